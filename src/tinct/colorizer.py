@@ -1,0 +1,131 @@
+"""Automatic colorization, stage by stage.
+
+photo -> full-resolution L -> L at working size -> network logits over ab bins ->
+annealed-mean ab (gamut-clipped) -> edge-aware upsampling on the full-resolution L ->
+Lab -> sRGB with the photo's own L, size, dtype and alpha.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinct.color.gamut import annealed_mean, clip_ab_to_gamut
+from tinct.color.lab import lab_to_rgb, rgb_to_gray_l
+from tinct.color.upsample import guided_upsample, resize_plane
+
+STRIDE = 4  # the network predicts one ab distribution per 4 x 4 working pixels
+DEFAULT_SIZE = 256  # short side of the working resolution
+DEFAULT_TEMPERATURE = 0.38  # Zhang et al. 2016
+
+
+@dataclass
+class Prepared:
+    """A photo split into what colorization needs."""
+
+    light: np.ndarray  # (H, W) float32, Lab L 0-100 of the photo
+    alpha: np.ndarray | None  # (H, W) in the input dtype, untouched
+    dtype: np.dtype
+    was_colour: bool
+
+
+def prepare(image: np.ndarray) -> Prepared:
+    """Validate an (H, W), (H, W, 1|2|3|4) image and take its lightness and alpha apart."""
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.ndim != 3 or img.shape[-1] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
+        raise ValueError(f"image must be (H, W) or (H, W, 1|2|3|4), got shape {np.shape(image)}")
+    if not (np.issubdtype(img.dtype, np.integer) or np.issubdtype(img.dtype, np.floating)):
+        raise ValueError(f"image dtype must be integer or float, got {img.dtype}")
+    if np.issubdtype(img.dtype, np.floating) and not np.isfinite(img).all():
+        raise ValueError("image contains NaN or infinite values")
+    alpha = img[..., -1] if img.shape[-1] in (2, 4) else None
+    colour = img[..., :3] if img.shape[-1] >= 3 else np.repeat(img[..., :1], 3, axis=-1)
+    if np.issubdtype(colour.dtype, np.floating):
+        colour = np.clip(colour, 0, 1)
+    was_colour = colour.shape[-1] == 3 and not _is_gray(colour)
+    return Prepared(rgb_to_gray_l(colour), alpha, img.dtype, was_colour)
+
+
+def _is_gray(rgb: np.ndarray) -> bool:
+    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))  # ~250k pixels suffice
+    small = rgb[::step, ::step].astype(np.float32)
+    scale = np.iinfo(rgb.dtype).max if np.issubdtype(rgb.dtype, np.integer) else 1.0
+    return float(np.abs(small - small.mean(axis=-1, keepdims=True)).max()) <= 2.0 * scale / 255
+
+
+def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[int, int]:
+    """Network input size: short side ~``size``, both sides multiples of 32 (stride-exact)."""
+    if size < 32:
+        raise ValueError(f"working size must be >= 32, got {size}")
+    scale = size / min(height, width)
+    return (max(32, int(round(height * scale / 32)) * 32), max(32, int(round(width * scale / 32)) * 32))
+
+
+def predict_logits(light: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE) -> np.ndarray:
+    """Per-pixel logits over the ab bins, shape (Q, h, w) at 1/4 of the working size."""
+    import torch
+
+    from tinct.models._weights import load_model
+
+    net = load_model(model)
+    hw, ww = working_shape(*light.shape, size)
+    work = resize_plane(light, (hw, ww), resample="box" if hw < light.shape[0] else "bilinear")
+    with torch.inference_mode():
+        logits = net(torch.from_numpy(work)[None, None])[0]
+    return logits.numpy()
+
+
+def light_at(light: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """The photo's L area-averaged onto a low-resolution grid (the logits' grid)."""
+    return resize_plane(light, shape, resample="box")
+
+
+def decode_ab(logits: np.ndarray, light_lo: np.ndarray, *, temperature: float = DEFAULT_TEMPERATURE,
+              saturation: float = 1.0) -> np.ndarray:
+    """Annealed-mean ab on the logits' grid, scaled by ``saturation``, clipped to sRGB."""
+    if saturation < 0:
+        raise ValueError(f"saturation must be >= 0, got {saturation}")
+    ab = annealed_mean(logits, temperature=temperature, axis=0) * saturation
+    lab = clip_ab_to_gamut(np.concatenate([light_lo[..., None], ab], axis=-1))
+    return lab[..., 1:]
+
+
+def compose(ab_lo: np.ndarray, light_lo: np.ndarray, prep: Prepared) -> np.ndarray:
+    """Full-resolution result: guided-upsampled ab joined with the photo's own L."""
+    ab = guided_upsample(ab_lo, light_lo, prep.light)
+    lab = np.concatenate([prep.light[..., None], ab], axis=-1)
+    del ab
+    rgb = lab_to_rgb(lab)
+    del lab
+    return finish(rgb, prep)
+
+
+def finish(rgb: np.ndarray, prep: Prepared) -> np.ndarray:
+    """Float RGB [0, 1] -> the input's dtype, with its alpha put back."""
+    if np.issubdtype(prep.dtype, np.integer):
+        top = np.iinfo(prep.dtype).max
+        out = np.empty(rgb.shape, prep.dtype)
+        np.multiply(rgb, top, out=rgb)
+        np.add(rgb, 0.5, out=rgb)
+        out[...] = rgb  # truncation after +0.5 rounds; values are already in [0, top + 0.5]
+    else:
+        out = rgb.astype(np.float32, copy=False)
+    if prep.alpha is not None:
+        out = np.concatenate([out, prep.alpha[..., None].astype(out.dtype)], axis=-1)
+    return out
+
+
+def colorize_auto(image: np.ndarray, *, model: str = "default", temperature: float = DEFAULT_TEMPERATURE,
+                  saturation: float = 1.0, size: int = DEFAULT_SIZE) -> np.ndarray:
+    """Automatic colorization of one photo (see :func:`tinct.colorize`)."""
+    prep = prepare(image)
+    if prep.was_colour:
+        warnings.warn("the photo already has colour: colorizing its luminance", stacklevel=3)
+    logits = predict_logits(prep.light, model=model, size=size)
+    light_lo = light_at(prep.light, logits.shape[1:])
+    ab_lo = decode_ab(logits, light_lo, temperature=temperature, saturation=saturation)
+    return compose(ab_lo, light_lo, prep)

@@ -1,0 +1,106 @@
+"""Shipped weights: fp16 state dicts in the package, named ``<name>-<sha256[:8]>.pt``.
+
+The hash prefix in the file name is checked on every load, so a truncated or swapped
+file fails loudly instead of colorizing badly. Nothing here touches the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MODEL = "default"
+_NAME = re.compile(r"^(?P<stem>.+)-(?P<hash>[0-9a-f]{8})\.pt$")
+
+
+class WeightsError(ValueError):
+    """A weight file is missing, corrupt or does not fit the network."""
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def shipped_weights() -> Path:
+    """Path of the default weights inside the installed package."""
+    folder = resources.files("tinct") / "weights"
+    found = sorted(p.name for p in folder.iterdir() if _NAME.match(p.name) and p.name.startswith("colornet-"))
+    if not found:
+        raise WeightsError("no colornet-*.pt weights in the tinct package (a broken install?)")
+    return Path(str(folder / found[-1]))
+
+
+def save_weights(model: Any, folder: Path, *, stem: str = "colornet", extra: dict | None = None) -> Path:
+    """Write ``model``'s state dict as fp16 with its config; returns the hash-named path."""
+    import torch
+
+    state = {k: (v.half() if v.is_floating_point() else v) for k, v in model.state_dict().items()}
+    payload = {"state_dict": state, "config": json.dumps(model.config.to_dict()),
+               "extra": json.dumps(extra or {})}
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    data = buf.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:8]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{stem}-{digest}.pt"
+    path.write_bytes(data)
+    return path
+
+
+def read_weights(path: Path) -> dict[str, Any]:
+    """Load a weight file after checking the hash prefix in its name (when it has one)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such weight file")
+    m = _NAME.match(path.name)
+    if m and not sha256_of(path).startswith(m["hash"]):
+        raise WeightsError(f"{path}: sha256 does not start with {m['hash']}: the file is corrupt or altered")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a bad file
+        raise WeightsError(f"{path}: not a tinct weight file ({exc.__class__.__name__})") from exc
+    if "state_dict" in payload and "config" in payload:
+        return {"state_dict": payload["state_dict"], "config": json.loads(payload["config"]),
+                "extra": json.loads(payload.get("extra", "{}"))}
+    if "model" in payload and "net_config" in payload:  # a training checkpoint
+        return {"state_dict": payload["model"], "config": payload["net_config"],
+                "extra": {"step": payload["step"], "train_config": payload["config"]}}
+    raise WeightsError(f"{path}: not a tinct weight file (no state_dict/config)")
+
+
+@lru_cache(maxsize=4)
+def load_model(name: str = DEFAULT_MODEL) -> Any:
+    """A ColorNet in eval mode (float32) from the shipped weights or a file path."""
+    from tinct.models.colornet import ColorNet, ColorNetConfig
+
+    path = shipped_weights() if name == DEFAULT_MODEL else Path(name)
+    payload = read_weights(path)
+    model = ColorNet(ColorNetConfig(**payload["config"]))
+    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"{path}: weights do not fit the network: {str(exc).splitlines()[0]}") from exc
+    model.extra = payload["extra"]
+    return model.eval()
+
+
+def export_checkpoint(checkpoint: Path, folder: Path, *, stem: str = "colornet") -> Path:
+    """Write the fp16 weight file of a training checkpoint (or best.pt) into ``folder``."""
+    from tinct.models.colornet import ColorNet, ColorNetConfig
+
+    payload = read_weights(checkpoint)
+    model = ColorNet(ColorNetConfig(**payload["config"]))
+    try:
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except RuntimeError as exc:
+        raise WeightsError(f"{checkpoint}: weights do not fit the network: {str(exc).splitlines()[0]}") from exc
+    return save_weights(model, folder, stem=stem, extra={"source": checkpoint.name, **payload["extra"]})

