@@ -635,17 +635,34 @@ def test_quality_changes_jpeg_size(tmp_path):
 @pytest.mark.parametrize(
     "bad",
     [
-        np.zeros((4, 4), np.uint8),
+        np.zeros(4, np.uint8),
         np.zeros((4, 4, 2), np.uint8),
         np.zeros((0, 4, 3), np.uint8),
         np.zeros((4, 4, 3), np.int32),
     ],
-    ids=["2d", "2-channels", "empty", "int32"],
+    ids=["1d", "2-channels", "empty", "int32"],
 )
 def test_write_rejects_non_images(tmp_path, bad):
     with pytest.raises(ValueError, match="image must"):
         imwrite(tmp_path / "x.png", bad)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("suffix", [".png", ".tif", ".jpg", ".webp"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_grey_arrays_are_written_as_grey(tmp_path, suffix, dtype):
+    gray = noise(9, 11, 1, dtype)
+    path = tmp_path / f"g{suffix}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 16 -> 8 bits for JPEG/WebP
+        imwrite(path, gray, like=Metadata(icc_profile=SRGB_ICC))  # an RGB profile does not fit grey
+    meta = read_metadata(path)
+    assert meta.icc_profile is None
+    out = imread(path)
+    assert out.shape == (9, 11, 3)
+    if suffix in (".png", ".tif"):
+        assert meta.mode in ("L", "I;16") and out.dtype == dtype
+        np.testing.assert_array_equal(out[..., 1], gray[..., 0])
 
 
 def test_write_into_missing_folder_is_an_image_error(tmp_path):

@@ -164,6 +164,93 @@ def _parse_hints(args: argparse.Namespace) -> list:
     return hints
 
 
+# ---------------------------------------------------------------- transfer
+def _cmd_transfer(args: argparse.Namespace) -> int:
+    from tinct.batch import Job, default_workers, plan_jobs, run_jobs
+    from tinct.io import imread, imwrite
+    from tinct.match import METHODS, Palette, parse_method, transfer
+
+    try:
+        parse_method(args.method)
+    except ValueError as exc:
+        raise CliError(f"{exc} (methods: {', '.join(METHODS)})") from exc
+    if not 0 <= args.strength <= 1:
+        raise CliError(f"--strength must be in [0, 1], got {args.strength}")
+    ref_path = Path(args.reference)
+    if ref_path.suffix.lower() == ".json":
+        try:
+            reference = Palette.load(ref_path)
+        except (ValueError, OSError, KeyError) as exc:
+            raise CliError(f"{ref_path}: not a tinct palette ({exc})") from exc
+    else:
+        reference = Palette.from_image(imread(ref_path, **_read_kwargs(args)))
+    if args.save_palette:
+        reference.save(args.save_palette)
+        if not args.quiet:
+            print(f"palette saved to {args.save_palette}", file=sys.stderr)
+    source = Path(args.source)
+    out = Path(args.output)
+    suffix = f"_{args.method}"
+    if source.is_dir():
+        jobs = plan_jobs([str(source)], out, fmt=args.format, suffix=suffix)
+    else:
+        # one photo: OUT is the output file, or a folder (existing, or ending in /) to put it in
+        if out.is_dir() or args.output.endswith(("/", "\\")):
+            jobs = plan_jobs([str(source)], out, fmt=args.format, suffix=suffix)
+        else:
+            jobs = [Job(source, out)]
+    if not jobs:
+        raise CliError(f"no images found in {source}")
+
+    def work(job) -> None:
+        image = imread(job.source, **_read_kwargs(args))
+        result = transfer(image, reference, args.method, strength=args.strength,
+                          preserve_luminance=args.preserve_luminance, regrain=args.regrain, seed=args.seed)
+        imwrite(job.output, result, like=job.source, quality=args.quality)
+
+    report = run_jobs(jobs, work, overwrite=args.overwrite, workers=args.workers or default_workers(),
+                      progress=_progress_wanted(args))
+    return _finish_batch(report, args, "recoloured")
+
+
+# ---------------------------------------------------------------- evaluate
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from tinct.evaluate import evaluate, write_report
+    from tinct.io import imread
+
+    missing = [d for d in args.data if not Path(d).exists()]
+    if missing:
+        raise CliError(f"{missing[0]}: no such file or folder")
+    reference = imread(args.reference) if args.reference else None
+    import torch
+
+    torch.set_num_threads(args.threads or torch.get_num_threads())
+    try:
+        ev = evaluate(args.data, args.method or ["auto", "gray"], size=args.size, limit=args.limit,
+                      reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
+                      progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
+                      temperature=args.temperature)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    for err in ev.config.get("unreadable", []):
+        _err(err)
+    keys = ["psnr", "ssim", "ciede2000", "auc", "auc_rebalanced", "colorfulness", "delta_colorfulness",
+            "semantic_agreement", "feature_distance"]
+    print(f"{'method':<16}" + "".join(f"{k[:12]:>13}" for k in keys))
+    for m in ev.methods:
+        s = ev.summary[m]
+        print(f"{m:<16}" + "".join(f"{s.get(k, float('nan')):>13.4f}" for k in keys))
+    print(f"{'ground truth':<16}" + f"{'':>13}" * 5 + f"{ev.summary['ground_truth']['colorfulness']:>13.4f}")
+    if args.out:
+        page = write_report(ev, Path(args.out))
+        print(f"report: {page}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": ev.summary, "config": ev.config}, indent=2))
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- export
 def _cmd_export(args: argparse.Namespace) -> int:
     from tinct.models._weights import WeightsError, export_checkpoint
@@ -225,9 +312,37 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("-o", "--output", default="demo-output", metavar="OUTDIR")
     d.set_defaults(func=_cmd_demo)
 
-    for name, text in [("transfer", "recolour a photo in the palette of another"),
-                       ("explain", "uncertainty maps and colour suggestions"),
-                       ("evaluate", "score colorization methods on colour photos"),
+    r = sub.add_parser("transfer", help="recolour a photo (or a folder) in the palette of another photo")
+    r.add_argument("source", metavar="SOURCE", help="the photo to recolour, or a folder of them")
+    r.add_argument("reference", metavar="REFERENCE", help="the colour donor: a photo or a saved palette .json")
+    r.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file (one photo) or folder (a folder SOURCE: <stem>_<method><ext>)")
+    r.add_argument("-m", "--method", default="mkl", help="reinhard, reinhard-lab, mvgd, mkl (default), hm, "
+                   "idt, sot, hm-mkl-hm, hm-mvgd-hm, or any '-'-joined chain")
+    r.add_argument("--strength", type=float, default=1.0, help="0 = unchanged ... 1 = full transfer")
+    r.add_argument("--preserve-luminance", action="store_true", help="keep the source's lightness exactly")
+    r.add_argument("--regrain", action="store_true", help="keep the source's grain and detail (Pitié 2007)")
+    r.add_argument("--seed", type=int, default=0, help="seed for idt/sot")
+    r.add_argument("--save-palette", metavar="JSON", help="also save the reference's palette for reuse")
+    _add_batch_options(r)
+    r.set_defaults(func=_cmd_transfer)
+
+    v = sub.add_parser("evaluate", help="score colorization methods on colour photos made gray")
+    v.add_argument("data", nargs="+", metavar="DATA", help="colour photos or folders")
+    v.add_argument("-m", "--method", action="append", help="auto, auto:WEIGHTS, gray, mean-colour, "
+                   "transfer:METHOD (repeatable; default: auto and gray)")
+    v.add_argument("--out", help="folder for report.html, metrics.json, metrics.csv and thumbnails")
+    v.add_argument("--json", metavar="FILE", help="write the summary as JSON")
+    v.add_argument("--size", type=int, default=256, help="short side the photos are scored at (default 256)")
+    v.add_argument("--limit", type=int, help="score only the first N photos")
+    v.add_argument("--reference", metavar="PHOTO", help="colour donor for transfer:METHOD")
+    v.add_argument("--temperature", type=float, default=0.38)
+    v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
+    v.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
+    v.add_argument("--quiet", action="store_true")
+    v.set_defaults(func=_cmd_evaluate)
+
+    for name, text in [("explain", "uncertainty maps and colour suggestions"),
                        ("serve", "web page for colorizing, guiding and restyling")]:
         s = sub.add_parser(name, help=text)
         s.add_argument("rest", nargs=argparse.REMAINDER)

@@ -23,8 +23,9 @@ BMP           yes      --        --      --
 GIF           yes      --        1-bit   --
 ============  =======  ========  ======  ====================================
 
-Writing 16-bit data to an 8-bit-only format, or alpha to a format without it, converts
-with a :class:`UserWarning`. Animated GIF/WebP/PNG files are read as their first frame.
+Grey arrays ``(H, W)`` are written as grey. Writing 16-bit data to an 8-bit-only format,
+or alpha to a format without it, converts with a :class:`UserWarning`. Animated GIF, WebP
+and PNG files are read as their first frame.
 """
 
 from __future__ import annotations
@@ -588,12 +589,12 @@ def imwrite(
     ----------
     path : str or os.PathLike
         Output file; its suffix picks the format unless ``format`` is given.
-    image : ndarray, shape (H, W, 3) or (H, W, 4)
+    image : ndarray, shape (H, W, 3), (H, W, 4) or grey (H, W) / (H, W, 1)
         ``uint8``, ``uint16`` (written as 16-bit PNG/TIFF; other formats get 8 bits and a
         warning) or float in [0, 1] (written as 8-bit). Alpha is written where the format
         holds it; JPEG and BMP drop it with a warning.
     like : str, os.PathLike or Metadata, optional
-        The input the image came from: its ICC profile (when it describes RGB) and EXIF
+        The input the image came from: its ICC profile (when it fits RGB or grey) and EXIF
         block are written where the format supports them, with the EXIF orientation set
         to 1 because :func:`imread` already turned the pixels upright.
     format : str, optional
@@ -612,12 +613,17 @@ def imwrite(
     -----
     EXIF is not written to 16-bit TIFF files (warning); the ICC profile is. Whether the
     output would overwrite the input is the caller's check: see :func:`same_file`.
+
+    Examples
+    --------
+    >>> image = imread("scan.tif")  # doctest: +SKIP
+    >>> imwrite("scan_colour.tif", image, like="scan.tif")  # doctest: +SKIP
     """
     fmt = _write_format(path, format)
     image = _check_image(image)
     meta = read_metadata(like) if isinstance(like, str | os.PathLike) else like
     image = _fit_to_format(image, fmt)
-    icc = _rgb_icc(meta.icc_profile) if meta and fmt in _ICC_FORMATS else None
+    icc = _fitting_icc(meta.icc_profile, image) if meta and fmt in _ICC_FORMATS else None
     exif = _exif_upright(meta.exif) if meta and meta.exif and fmt in _EXIF_FORMATS else None
     try:
         _atomic_write(Path(path), lambda fp: _encode(fp, image, fmt, icc=icc, exif=exif, quality=quality))
@@ -640,9 +646,12 @@ def _write_format(path: str | os.PathLike, format: str | None) -> str:
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
+    """Validate an image to write; grey comes back as (H, W), floats as uint8."""
     image = np.asarray(image)
-    if image.ndim != 3 or image.shape[-1] not in (3, 4) or 0 in image.shape:
-        raise ValueError(f"image must have shape (H, W, 3) or (H, W, 4), got {image.shape}")
+    if image.ndim == 3 and image.shape[-1] == 1:
+        image = image[..., 0]
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4))) or 0 in image.shape:
+        raise ValueError(f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
     if np.issubdtype(image.dtype, np.floating):
         return from_float(image, np.uint8)
     if image.dtype.kind != "u" or image.dtype.itemsize > 2:
@@ -652,7 +661,7 @@ def _check_image(image: np.ndarray) -> np.ndarray:
 
 def _fit_to_format(image: np.ndarray, fmt: str) -> np.ndarray:
     """Drop alpha and bits the format cannot hold, with a warning."""
-    if image.shape[-1] == 4 and fmt not in _ALPHA_FORMATS:
+    if image.ndim == 3 and image.shape[-1] == 4 and fmt not in _ALPHA_FORMATS:
         warnings.warn(f"{fmt} has no alpha channel: alpha dropped", stacklevel=3)
         image = image[..., :3]
     if image.dtype == np.uint16 and fmt not in _WIDE_FORMATS:
@@ -661,9 +670,10 @@ def _fit_to_format(image: np.ndarray, fmt: str) -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
-def _rgb_icc(profile: bytes | None) -> bytes | None:
-    """The profile if it describes RGB data (a CMYK or grey profile would mislabel our RGB)."""
-    return profile if profile and len(profile) >= 128 and profile[16:20] == b"RGB " else None
+def _fitting_icc(profile: bytes | None, image: np.ndarray) -> bytes | None:
+    """The profile if its colour space is the image's (RGB or grey); a CMYK one would mislabel it."""
+    space = b"GRAY" if image.ndim == 2 else b"RGB "
+    return profile if profile and len(profile) >= 128 and profile[16:20] == space else None
 
 
 def _exif_upright(exif: bytes) -> bytes | None:
@@ -731,9 +741,9 @@ def _fsync_folder(folder: Path) -> None:
 
 def _encode(fp: BinaryIO, image: np.ndarray, fmt: str, *, icc: bytes | None, exif: bytes | None, quality: int) -> None:
     """Encode ``image`` (already fitted to ``fmt``) into the open file ``fp``."""
-    if image.dtype == np.uint16 and fmt == "PNG":
+    if image.dtype == np.uint16 and image.ndim == 3 and fmt == "PNG":
         _write_png16(fp, image, icc=icc, exif=exif)
-    elif image.dtype == np.uint16:
+    elif image.dtype == np.uint16 and image.ndim == 3:
         _write_tiff16(fp, image, icc=icc, exif=exif)
     else:
         _write_pil(fp, image, fmt, icc=icc, exif=exif, quality=quality)

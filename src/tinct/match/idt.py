@@ -28,7 +28,7 @@ import numpy as np
 
 from tinct.match._core import ColorMap, ColorSet, rotation
 
-__all__ = ["fit", "SlicedMap", "interp_extrapolate"]
+__all__ = ["fit", "SlicedMap", "Map1D", "match_1d"]
 
 BINS = 300
 ITERATIONS = 12
@@ -36,32 +36,64 @@ SAMPLE_SIZE = 100_000
 _PRIOR = 1e-3  # pseudo-count per bin: keeps CDFs strictly increasing across empty bins
 
 
-def interp_extrapolate(u: np.ndarray, xk: np.ndarray, yk: np.ndarray) -> np.ndarray:
-    """Piecewise-linear ``u -> y`` through the knots, shifted like the end knots outside them."""
-    uc = np.clip(u, xk[0], xk[-1])
-    return np.interp(uc, xk, yk).astype(np.float32) + (u - uc)
+class Map1D:
+    """Monotone piecewise-linear 1-D map tabulated on a uniform grid, shifted outside it.
+
+    ``table[k]`` is the image of ``lo + k * step``; below ``lo`` / above the last grid point the
+    map continues as a translation (slope 1), so it is continuous and defined everywhere.
+    Uniform grids make evaluation index arithmetic instead of a binary search.
+    """
+
+    __slots__ = ("lo", "step", "table")
+
+    def __init__(self, lo: float, hi: float, table: np.ndarray):
+        self.lo = np.float32(lo)
+        self.step = np.float32((hi - lo) / (table.size - 1))
+        self.table = np.asarray(table, dtype=np.float32)
+
+    @classmethod
+    def from_knots(cls, xk: np.ndarray, yk: np.ndarray, grid: int = 1024) -> Map1D:
+        """Resample a piecewise-linear map through increasing knots onto ``grid`` intervals."""
+        if xk.size < 2 or xk[-1] - xk[0] < 1e-6:
+            return cls(float(xk[0]), float(xk[0]) + 1e-6, np.full(2, yk.mean(), np.float32) + [0, 1e-6])
+        g = np.linspace(float(xk[0]), float(xk[-1]), grid + 1)
+        return cls(float(xk[0]), float(xk[-1]), np.interp(g, xk, yk))
+
+    def __call__(self, u: np.ndarray) -> np.ndarray:
+        n = self.table.size - 1
+        t = (u - self.lo) / self.step
+        tc = np.clip(t, 0, n)
+        i = np.minimum(tc.astype(np.int32), n - 1)
+        f = tc - i
+        y = self.table[i]
+        y += f * (self.table[i + 1] - y)
+        y += (t - tc) * self.step  # translation outside the grid
+        return y
 
 
 class SlicedMap(ColorMap):
     """Composition of (rotation, three 1-D maps, rotation back) steps with a step size."""
 
-    def __init__(self, steps: list[tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]], step: float = 1.0):
-        self.steps = [(np.asarray(r, dtype=np.float32), k) for r, k in steps]
+    def __init__(self, steps: list[tuple[np.ndarray, list[Map1D]]], step: float = 1.0):
+        self.steps = [(np.asarray(r, dtype=np.float32), maps) for r, maps in steps]
         self.step = np.float32(step)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.array(x, dtype=np.float32)
-        for r, knots in self.steps:
-            y = x @ r.T
-            d = np.empty_like(y)
-            for j, (xk, yk) in enumerate(knots):
-                d[:, j] = interp_extrapolate(y[:, j], xk, yk) - y[:, j]
-            x += self.step * (d @ r)
-        return x
+        xt = np.array(np.asarray(x, dtype=np.float32).T, order="C")  # (3, N): contiguous rows
+        d = np.empty_like(xt)
+        for r, maps in self.steps:
+            y = r @ xt
+            for j, m in enumerate(maps):
+                d[j] = m(y[j])
+                d[j] -= y[j]
+            if self.step != 1:
+                d *= self.step
+            xt += r.T @ d
+        return xt.T
 
 
-def match_1d(u: np.ndarray, v: np.ndarray, bins: int = BINS) -> tuple[np.ndarray, np.ndarray]:
-    """Knots (at the histogram edges) of the monotone map sending the law of ``u`` to that of ``v``."""
+def match_1d(u: np.ndarray, v: np.ndarray, bins: int = BINS) -> Map1D:
+    """The monotone map sending the law of ``u`` to that of ``v`` (CDFs on ``bins`` common bins)."""
     lo = float(min(u.min(), v.min()))
     hi = float(max(u.max(), v.max()))
     if hi - lo < 1e-6:
@@ -74,24 +106,24 @@ def match_1d(u: np.ndarray, v: np.ndarray, bins: int = BINS) -> tuple[np.ndarray
         h = np.bincount(idx, minlength=bins) + _PRIOR
         return np.concatenate([[0.0], np.cumsum(h)]) / h.sum()
 
-    fu, fv = cdf(u), cdf(v)
-    return edges.astype(np.float32), np.interp(fu, fv, edges).astype(np.float32)
+    # t(e_k) = F_v^-1(F_u(e_k)) at the bin edges, piecewise linear in between
+    return Map1D(lo, hi, np.interp(cdf(u), cdf(v), edges))
 
 
 def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int = ITERATIONS,
         bins: int = BINS, sample_size: int = SAMPLE_SIZE) -> SlicedMap:
     """Fit IDT on a pixel sample of the source against the palette's pixel sample."""
-    x = colors.sample(sample_size, rng).astype(np.float32)
-    y = palette.sample
+    x = np.array(colors.sample(sample_size, rng).T, dtype=np.float32, order="C")  # (3, n)
+    y = np.array(palette.sample.T, dtype=np.float32, order="C")
     steps = []
     for _ in range(iterations):
         r = rotation(rng).astype(np.float32)
-        xr, yr = x @ r.T, y @ r.T
-        knots = []
+        xr, yr = r @ x, r @ y
+        maps = []
         for j in range(3):
-            xk, yk = match_1d(xr[:, j], yr[:, j], bins)
-            xr[:, j] = np.interp(xr[:, j], xk, yk)
-            knots.append((xk, yk))
-        x = xr @ r
-        steps.append((r, knots))
+            m = match_1d(xr[j], yr[j], bins)
+            xr[j] = m(xr[j])
+            maps.append(m)
+        x = r.T @ xr
+        steps.append((r, maps))
     return SlicedMap(steps)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinct.match._core import ColorSet, rotation
-from tinct.match.idt import SlicedMap, interp_extrapolate
+from tinct.match.idt import Map1D, SlicedMap
 
 __all__ = ["fit"]
 
@@ -57,18 +57,18 @@ def match_1d(u: np.ndarray, v: np.ndarray, knots: int = KNOTS) -> tuple[np.ndarr
 def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int = ITERATIONS,
         knots: int = KNOTS, step: float = STEP, sample_size: int = SAMPLE_SIZE) -> SlicedMap:
     """Fit the sliced-OT flow on a pixel sample of the source against the palette's sample."""
-    x = colors.sample(sample_size, rng).astype(np.float32)
-    y = palette.sample
+    x = np.array(colors.sample(sample_size, rng).T, dtype=np.float32, order="C")  # (3, n)
+    y = np.array(palette.sample.T, dtype=np.float32, order="C")
     steps = []
+    d = np.empty_like(x)
     for _ in range(iterations):
         r = rotation(rng).astype(np.float32)
-        xr, yr = x @ r.T, y @ r.T
-        kn = []
-        d = np.empty_like(xr)
+        xr, yr = r @ x, r @ y
+        maps = []
         for j in range(3):
-            xk, yk = match_1d(xr[:, j], yr[:, j], knots)
-            kn.append((xk, yk))
-            d[:, j] = interp_extrapolate(xr[:, j], xk, yk) - xr[:, j]
-        x = x + np.float32(step) * (d @ r)
-        steps.append((r, kn))
+            m = Map1D.from_knots(*match_1d(xr[j], yr[j], knots))
+            d[j] = m(xr[j]) - xr[j]
+            maps.append(m)
+        x += np.float32(step) * (r.T @ d)
+        steps.append((r, maps))
     return SlicedMap(steps, step=step)
