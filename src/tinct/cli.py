@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tinct import __version__
@@ -20,14 +20,6 @@ class CliError(Exception):
 
 def _err(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
-
-
-def _not_built(name: str) -> Callable[[argparse.Namespace], int]:
-    def run(_args: argparse.Namespace) -> int:
-        _err(f"'tinct {name}' is not built yet in this version of tinct")
-        return EXIT_USAGE
-
-    return run
 
 
 # ---------------------------------------------------------------- train
@@ -251,6 +243,39 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- explain
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from tinct.explain.report import run_explain
+
+    point = None
+    if args.point:
+        try:
+            x, y = (float(v) for v in args.point.split(","))
+        except ValueError:
+            raise CliError(f"--point {args.point!r}: expected X,Y") from None
+        point = (x, y)
+    try:
+        folders = run_explain([Path(p) for p in args.inputs], Path(args.output), k=args.k, model=args.model,
+                              size=args.size, point=point, temperature=args.temperature)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    for f in folders:
+        print(f)
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- serve
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from tinct.serve.app import run
+    except ImportError as exc:
+        raise CliError(f"the web UI needs extra packages: pip install 'tinct[serve]' ({exc.name} missing)") from exc
+    run(args.host, args.port, max_upload_mb=args.max_upload_mb, max_pixels=int(args.max_pixels),
+        max_jobs=args.max_jobs, queue=args.queue, temp_dir=args.temp_dir, threads=args.threads,
+        model=args.model, size=args.size)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------- export
 def _cmd_export(args: argparse.Namespace) -> int:
     from tinct.models._weights import WeightsError, export_checkpoint
@@ -342,11 +367,30 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=_cmd_evaluate)
 
-    for name, text in [("explain", "uncertainty maps and colour suggestions"),
-                       ("serve", "web page for colorizing, guiding and restyling")]:
-        s = sub.add_parser(name, help=text)
-        s.add_argument("rest", nargs=argparse.REMAINDER)
-        s.set_defaults(func=_not_built(name))
+    x = sub.add_parser("explain", help="uncertainty maps, candidate colours and saliency for photos")
+    x.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders")
+    x.add_argument("-o", "--output", required=True, metavar="DIR", help="one folder per photo goes here")
+    x.add_argument("--k", type=int, default=5, help="candidate colours per region (default 5)")
+    x.add_argument("--point", metavar="X,Y", help="also suggest colours for this pixel and explain its colour")
+    x.add_argument("--model", default="default")
+    x.add_argument("--size", type=int, default=256)
+    x.add_argument("--temperature", type=float, default=0.38)
+    x.set_defaults(func=_cmd_explain)
+
+    from tinct.io import DEFAULT_MAX_PIXELS
+
+    w = sub.add_parser("serve", help="web page for colorizing, guiding and restyling photos")
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--max-upload-mb", type=float, default=25, help="largest upload accepted (413 above)")
+    w.add_argument("--max-pixels", type=float, default=DEFAULT_MAX_PIXELS, help="decompression-bomb guard")
+    w.add_argument("--max-jobs", type=int, default=2, help="photos processed at once")
+    w.add_argument("--queue", type=int, default=4, help="requests that may wait for a slot (503 beyond)")
+    w.add_argument("--temp-dir", help="where uploads are kept while the server runs (removed at exit)")
+    w.add_argument("--threads", type=int, help="torch threads")
+    w.add_argument("--model", default="default")
+    w.add_argument("--size", type=int, default=256)
+    w.set_defaults(func=_cmd_serve)
     return p
 
 

@@ -156,7 +156,8 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
                            temperature=temperature)
         sal_box = cells_box(cells, shape)
     return Explanation(
-        entropy=entropy.astype(np.float32), entropy_lo=entropy_lo, normalised_entropy=(entropy / top).astype(np.float32),
+        entropy=entropy.astype(np.float32), entropy_lo=entropy_lo,
+        normalised_entropy=(entropy / top).astype(np.float32),
         colorized=colorized, regions=regions, labels=labels, saliency=sal, saliency_box=sal_box,
         saliency_target=sal_what, model=str(model), size=int(size), temperature=float(temperature), k=int(k),
         point=point_xy, point_suggestions=point_suggestions)

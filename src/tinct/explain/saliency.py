@@ -7,8 +7,8 @@ either the mean log-probability of the region's most likely ab bin (``target="bi
 the default: "what made the network pick this colour") or the mean annealed-mean chroma
 over the region (``target="chroma"``: "what made it colourful at all"). The absolute
 gradient is smoothed with a Gaussian (raw gradients are speckled at the encoder's
-stride) and divided by its maximum, so the map is in [0, 1] with 1 at the most
-influential place.
+stride) and divided by its 99.5th percentile, clipped at 1, so the map is in [0, 1] with
+1 on the most influential 0.5 % of the working pixels.
 
 Saliency maps show sensitivity, not cause: a high value says that changing the
 lightness there would change the prediction most, to first order.
@@ -32,6 +32,7 @@ from tinct.explain._distribution import cached_logits, entropy_bits, grid_box, g
 __all__ = ["saliency", "TARGETS"]
 
 TARGETS = ("bin", "chroma")
+NORM_PERCENTILE = 99.5  # the map is |gradient| / this percentile of it, clipped at 1
 
 
 def _check_box(box: tuple, height: int, width: int) -> tuple[int, int, int, int]:
@@ -116,12 +117,14 @@ def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default"
             objective = ab.pow(2).sum(dim=1).add(1e-6).sqrt().mean()
         (grad,) = torch.autograd.grad(objective, x)
     g = grad[0, 0].abs().numpy().astype(np.float32)
-    # Smooth out the stride speckle, normalise to the peak, back to full resolution.
+    # Smooth out the stride speckle, normalise (a few hot pixels must not flatten the rest).
     g = gaussian_filter(g, sigma if sigma is not None else max(1.0, min(hw, ww) / 64))
-    peak = float(g.max())
+    peak = float(np.percentile(g, NORM_PERCENTILE))
+    if not np.isfinite(peak) or peak <= 0:
+        peak = float(g.max())
     if not np.isfinite(peak) or peak <= 0:
         return np.zeros(light.shape, np.float32)
-    g /= peak
+    g = np.minimum(g / peak, 1.0)
     return np.clip(resize_plane(g, light.shape), 0.0, 1.0)
 
 
@@ -187,7 +190,7 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
     -------
     ndarray, shape (H, W), float32 in [0, 1]
         Smoothed absolute gradient of the target with respect to the input lightness,
-        divided by its maximum. With no box, point or mask the target is the photo's most
+        divided by its 99.5th percentile and clipped at 1. With no box, point or mask the target is the photo's most
         uncertain region (the superpixel with the highest mean entropy, see
         :func:`tinct.explain.explain`).
 

@@ -103,7 +103,7 @@ class GuidedSession:
             if self._solver is None:
                 # Without a network there is no data term to fall back on: hints must travel far.
                 self._solver = PropagationSolver(self.light_grid,
-                                                 data_weight=2e-4 if self.logits is not None else 1e-6)
+                                                 data_weight=1e-3 if self.logits is not None else 1e-6)
             target = target + self._solver.solve(mask, hint_ab - target)
         lab_grid = clip_ab_to_gamut(np.concatenate([self.light_grid[..., None], target], axis=-1))
         ab = guided_upsample(lab_grid[..., 1:], self.light_grid, self.prep.light, radius=1)

@@ -6,7 +6,7 @@ Neighbouring pixels with similar lightness should have similar chroma. We minimi
 
 over each chroma channel u, with 8-connected affinities
 ``w_rs = exp(-(L_r - L_s)^2 / (2 sigma_rs^2))`` where ``sigma_rs^2`` follows the local
-lightness variance in 3 x 3 windows (Levin et al.'s choice) with a floor, so strong
+lightness variance in 3 x 3 windows (Levin et al.'s choice) with a floor and a cap, so strong
 edges stop the colour and texture does not. ``lam`` is large at hint pixels (near-hard
 constraints) and small elsewhere, where ``t`` is the network's prediction (a soft data
 term). We solve for the change ``d = u - t`` (hint colour minus prediction at hints,
@@ -39,6 +39,9 @@ __all__ = ["affinity_laplacian", "PropagationSolver", "HINT_WEIGHT"]
 
 HINT_WEIGHT = 100.0  # lam at hint pixels: near-hard next to affinities <= 1
 _MIN_SIGMA2 = 4.0  # floor on the affinity width (L units^2): flat regions stay connected
+# Cap: next to a strong edge the local variance is large, and without a cap the edge
+# itself would look like texture (a 50-L step would keep an affinity of 0.02).
+_MAX_SIGMA2 = 36.0
 
 
 def affinity_laplacian(light: np.ndarray, *, sigma_scale: float = 1.0) -> sp.csr_matrix:
@@ -55,7 +58,7 @@ def affinity_laplacian(light: np.ndarray, *, sigma_scale: float = 1.0) -> sp.csr
     y = light.astype(np.float64)
     mean = uniform_filter(y, 3, mode="reflect")
     var = np.maximum(uniform_filter(y * y, 3, mode="reflect") - mean**2, 0)
-    sigma2 = np.maximum(0.6 * var, _MIN_SIGMA2) * sigma_scale**2
+    sigma2 = np.clip(0.6 * var, _MIN_SIGMA2, _MAX_SIGMA2) * sigma_scale**2
     idx = np.arange(h * w).reshape(h, w)
     rows, cols, vals = [], [], []
     for dy, dx in ((0, 1), (1, 0), (1, 1), (1, -1)):
@@ -87,7 +90,7 @@ class PropagationSolver:
     """
 
     light: np.ndarray
-    data_weight: float = 2e-4
+    data_weight: float = 1e-3
     laplacian: sp.csr_matrix = field(init=False, repr=False)
     _lam: np.ndarray | None = field(default=None, init=False, repr=False)
     _lu: sla.SuperLU | None = field(default=None, init=False, repr=False)

@@ -31,6 +31,7 @@ from tinct.match._core import (
     ColorMap,
     ColorSet,
     U8Index,
+    affine_int,
     check_image,
     color_set,
     evaluate,
@@ -267,7 +268,7 @@ def transfer(
     idx = index if src_rgb.dtype == np.uint8 else None
 
     if regrain or weights is not None:
-        mapped = evaluate(src_rgb, fmap, separable=fmap.separable, out_dtype=None, index=idx)
+        mapped = evaluate(src_rgb, fmap, separable=fmap.separable, out_dtype=None, index=idx, cheap=fmap.cheap)
         src_f = to_float(src_rgb)
         if regrain:
             mapped = regrain_float(src_f, np.clip(mapped, 0, 1))
@@ -282,12 +283,15 @@ def transfer(
         if weights is not None:
             zero = weights == 0
             out[zero] = src_rgb[zero].astype(out_dtype)
+    elif int_out and not preserve_luminance and fmap.affine() is not None:
+        a, b = fmap.affine()
+        out = src_rgb.copy() if getattr(fmap, "identity", False) else affine_int(src_rgb, a, b, s)
     else:
         def fn(x: np.ndarray) -> np.ndarray:
             return _post(x, fmap(x), s, preserve_luminance)
 
         out = evaluate(src_rgb, fn, separable=fmap.separable and not preserve_luminance, out_dtype=out_dtype,
-                       index=idx)
+                       index=idx, cheap=fmap.cheap and not preserve_luminance)
     if alpha is not None:
         out = np.concatenate([out, alpha[..., None].astype(out_dtype)], axis=2)
     return out

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinct.match._core import ColorMap, ColorSet, rotation
+from tinct.match._core import ColorMap, ColorSet, mix3, rotation
 
 __all__ = ["fit", "SlicedMap", "Map1D", "match_1d"]
 
 BINS = 300
 ITERATIONS = 12
 SAMPLE_SIZE = 100_000
-_PRIOR = 1e-3  # pseudo-count per bin: keeps CDFs strictly increasing across empty bins
 
 
 class Map1D:
@@ -82,14 +81,30 @@ class SlicedMap(ColorMap):
         xt = np.array(np.asarray(x, dtype=np.float32).T, order="C")  # (3, N): contiguous rows
         d = np.empty_like(xt)
         for r, maps in self.steps:
-            y = r @ xt
+            y = mix3(r, xt)
             for j, m in enumerate(maps):
                 d[j] = m(y[j])
                 d[j] -= y[j]
             if self.step != 1:
                 d *= self.step
-            xt += r.T @ d
+            xt += mix3(r.T, d)
         return xt.T
+
+
+def _inverse_knots(f: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knots of the generalised inverse of a piecewise-linear CDF ``f`` given at ``edges``.
+
+    Flat runs of ``f`` (empty bins) collapse to one knot: probability 0 goes to where the mass
+    starts, probability 1 to where it ends, interior plateaus to their middle.
+    """
+    p, first, count = np.unique(f, return_index=True, return_counts=True)
+    last = first + count - 1
+    x = 0.5 * (edges[first] + edges[last])
+    if p[0] <= 0:
+        x[0] = edges[last[0]]
+    if p[-1] >= 1:
+        x[-1] = edges[first[-1]]
+    return p, x
 
 
 def match_1d(u: np.ndarray, v: np.ndarray, bins: int = BINS) -> Map1D:
@@ -103,27 +118,27 @@ def match_1d(u: np.ndarray, v: np.ndarray, bins: int = BINS) -> Map1D:
 
     def cdf(a: np.ndarray) -> np.ndarray:
         idx = np.clip(((a - lo) * scale).astype(np.int64), 0, bins - 1)
-        h = np.bincount(idx, minlength=bins) + _PRIOR
-        return np.concatenate([[0.0], np.cumsum(h)]) / h.sum()
+        h = np.cumsum(np.bincount(idx, minlength=bins))
+        return np.concatenate([[0.0], h / h[-1]])
 
     # t(e_k) = F_v^-1(F_u(e_k)) at the bin edges, piecewise linear in between
-    return Map1D(lo, hi, np.interp(cdf(u), cdf(v), edges))
+    return Map1D(lo, hi, np.interp(cdf(u), *_inverse_knots(cdf(v), edges)))
 
 
-def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int = ITERATIONS,
+def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int | None = None,
         bins: int = BINS, sample_size: int = SAMPLE_SIZE) -> SlicedMap:
     """Fit IDT on a pixel sample of the source against the palette's pixel sample."""
     x = np.array(colors.sample(sample_size, rng).T, dtype=np.float32, order="C")  # (3, n)
     y = np.array(palette.sample.T, dtype=np.float32, order="C")
     steps = []
-    for _ in range(iterations):
+    for _ in range(ITERATIONS if iterations is None else iterations):
         r = rotation(rng).astype(np.float32)
-        xr, yr = r @ x, r @ y
+        xr, yr = mix3(r, x), mix3(r, y)
         maps = []
         for j in range(3):
             m = match_1d(xr[j], yr[j], bins)
             xr[j] = m(xr[j])
             maps.append(m)
-        x = r.T @ xr
+        x = mix3(r.T, xr)
         steps.append((r, maps))
     return SlicedMap(steps)

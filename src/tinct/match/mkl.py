@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinct.match._core import ColorMap, ColorSet
+from tinct.match._core import ColorMap, ColorSet, mix3
 
 __all__ = ["fit", "mkl_matrix", "AffineMap"]
 
@@ -57,6 +57,8 @@ def mkl_matrix(cov_s: np.ndarray, cov_r: np.ndarray) -> np.ndarray:
 class AffineMap(ColorMap):
     """``x -> A x + b`` on RGB rows (float32)."""
 
+    cheap = True
+
     def __init__(self, a: np.ndarray, mu_s: np.ndarray, mu_r: np.ndarray):
         self.matrix = np.asarray(a, dtype=np.float64)
         self.offset = np.asarray(mu_r, dtype=np.float64) - self.matrix @ np.asarray(mu_s, dtype=np.float64)
@@ -65,13 +67,14 @@ class AffineMap(ColorMap):
         self.identity = bool(np.allclose(self.matrix, np.eye(3), rtol=0, atol=1e-9)
                              and np.allclose(self.offset, 0, rtol=0, atol=1e-9))
 
+    def affine(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.matrix, self.offset
+
     def __call__(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float32)
         if self.identity:
             return x.copy()
-        y = x @ self._at
-        y += self._b
-        return y
+        return mix3(self._at.T, np.ascontiguousarray(x.T), self._b).T
 
 
 def fit(colors: ColorSet, palette, rng=None) -> AffineMap:

@@ -17,9 +17,11 @@ minimiser solves the sparse symmetric positive-definite system
 ``(Psi + L_phi) J = Psi T(I) + L_phi I`` (``L_phi`` the phi-weighted graph Laplacian of the
 4-neighbour grid). We solve it coarse-to-fine: the image pair is halved down to ~32 pixels; each
 level is solved by Jacobi-preconditioned conjugate gradients started from the upsampled
-correction ``J - T(I)`` of the level below (phi scaled by 4^-level, so each coarse level
-approximates the same continuous energy). Pitie's reference code uses damped Jacobi sweeps on a
-similar pyramid; conjugate gradients converge in far fewer sweeps.
+correction ``J - T(I)`` of the level below, with phi halved at each coarser level (as in Pitie's
+reference code; of 4^-level, 2^-level and 1 it gave the best start for the fine level). Pitie's
+code runs damped Jacobi sweeps on a similar pyramid; conjugate gradients converge in far fewer
+sweeps. The default budget (15 iterations at full size for 0.4 MP and up) lands within ~0.3 8-bit levels on
+average (99th percentile ~1.6, max ~5) of the exact minimiser on a 768 x 512 photo.
 
 References
 ----------
@@ -40,8 +42,9 @@ __all__ = ["regrain"]
 PSI_MIN = 0.05
 MIN_SIZE = 32  # stop halving below this many pixels on the short side
 TOL = 2e-3  # relative residual at which conjugate gradients stop
-FINE_ITERS = 25
+FINE_ITERS = 15
 COARSE_ITERS = 40
+LEVEL_SCALE = 2.0  # phi is divided by this at each coarser level (as in Pitie's code)
 
 
 def regrain(source: np.ndarray, transferred: np.ndarray, *, smoothness: float = 1.0) -> np.ndarray:
@@ -83,8 +86,15 @@ def regrain(source: np.ndarray, transferred: np.ndarray, *, smoothness: float = 
 
 
 def regrain_float(src: np.ndarray, tra: np.ndarray, *, smoothness: float = 1.0,
-                  fine_iters: int = FINE_ITERS) -> np.ndarray:
-    """:func:`regrain` on float32 (H, W, 3) arrays, unclipped result."""
+                  fine_iters: int | None = None) -> np.ndarray:
+    """:func:`regrain` on float32 (H, W, 3) arrays, unclipped result.
+
+    ``fine_iters``: conjugate-gradient iterations at full size; by default :data:`FINE_ITERS`
+    for photos of 0.4 MP and more, proportionally more for smaller ones (same total work).
+    """
+    if fine_iters is None:
+        n = src.shape[0] * src.shape[1]
+        fine_iters = int(np.clip(FINE_ITERS * 400_000 / max(n, 1), FINE_ITERS, 200))
     # channels first: every stencil operation then runs along contiguous rows
     src = np.ascontiguousarray(np.moveaxis(np.asarray(src, dtype=np.float32), 2, 0))
     tra = np.ascontiguousarray(np.moveaxis(np.asarray(tra, dtype=np.float32), 2, 0))
@@ -152,7 +162,7 @@ class _Operator:
 
     def __init__(self, src: np.ndarray, smoothness: float, level: int):
         g = _gradient_norm(src)
-        phi = (30.0 / (1.0 + 10.0 * g / smoothness) / 4.0**level).astype(np.float32)
+        phi = (30.0 / (1.0 + 10.0 * g / smoothness) / LEVEL_SCALE**level).astype(np.float32)
         self.psi = np.clip(256.0 * g / 5.0, PSI_MIN, 1.0).astype(np.float32)
         self.wx = 0.5 * (phi[:, 1:] + phi[:, :-1])
         self.wy = 0.5 * (phi[1:] + phi[:-1])
@@ -163,24 +173,29 @@ class _Operator:
         d[1:] += self.wy
         self.diag = d
         self.inv_diag = 1.0 / d
+        self._tx = self._ty = None  # scratch buffers
 
     def laplacian(self, x: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(x)
-        if x.shape[2] > 1:
-            f = x[:, :, 1:] - x[:, :, :-1]
-            f *= self.wx
-            out[:, :, :-1] -= f
-            out[:, :, 1:] += f
-        if x.shape[1] > 1:
-            f = x[:, 1:] - x[:, :-1]
-            f *= self.wy
-            out[:, :-1] -= f
-            out[:, 1:] += f
-        return out
+        """``L_phi x`` (used once per level, for the right-hand side)."""
+        return self(x) - self.psi * x
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        out = self.laplacian(x)
-        out += self.psi * x
+        # A x = diag * x - sum over the 4 neighbours of (edge weight * neighbour)
+        out = self.diag * x
+        if x.shape[2] > 1:
+            t = self._tx if self._tx is not None and self._tx.shape == x[:, :, 1:].shape else None
+            t = np.multiply(self.wx, x[:, :, 1:], out=t)
+            self._tx = t
+            out[:, :, :-1] -= t
+            np.multiply(self.wx, x[:, :, :-1], out=t)
+            out[:, :, 1:] -= t
+        if x.shape[1] > 1:
+            t = self._ty if self._ty is not None and self._ty.shape == x[:, 1:].shape else None
+            t = np.multiply(self.wy, x[:, 1:], out=t)
+            self._ty = t
+            out[:, :-1] -= t
+            np.multiply(self.wy, x[:, :-1], out=t)
+            out[:, 1:] -= t
         return out
 
 

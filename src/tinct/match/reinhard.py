@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinct.color.lab import lab_to_rgb, rgb_to_lab
-from tinct.match._core import ColorMap, ColorSet
+from tinct.match._core import ColorMap, ColorSet, mix3
 
 __all__ = ["rgb_to_lalphabeta", "lalphabeta_to_rgb", "fit", "fit_lab"]
 
@@ -39,6 +39,12 @@ _FLOOR = np.float32(1 / 255)  # smallest RGB value entering the logarithm
 _STD_FLOOR = 1e-6  # a constant channel has std 0: floor it (its deviations are 0 anyway)
 
 
+def _mat(x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``x @ m.T`` for (..., 3) float32 ``x`` without a BLAS call (see :func:`mix3`)."""
+    flat = x.reshape(-1, 3)
+    return mix3(m, np.ascontiguousarray(flat.T)).T.reshape(x.shape)
+
+
 def rgb_to_lalphabeta(rgb: np.ndarray) -> np.ndarray:
     """sRGB in [0, 1], shape (..., 3) -> Reinhard's l-alpha-beta (float32).
 
@@ -48,14 +54,13 @@ def rgb_to_lalphabeta(rgb: np.ndarray) -> np.ndarray:
     array([ 0., -0., -0.], dtype=float32)
     """
     x = np.maximum(np.asarray(rgb, dtype=np.float32), _FLOOR)
-    lms = x @ _RGB_TO_LMS.T.astype(np.float32)
-    return np.log10(lms) @ _LOG_TO_LAB.T.astype(np.float32)
+    return _mat(np.log10(_mat(x, _RGB_TO_LMS)), _LOG_TO_LAB)
 
 
 def lalphabeta_to_rgb(lab: np.ndarray) -> np.ndarray:
     """Inverse of :func:`rgb_to_lalphabeta` (no clipping, float32)."""
-    lms = np.power(np.float32(10), np.asarray(lab, dtype=np.float32) @ _LAB_TO_LOG.T.astype(np.float32))
-    return lms @ _LMS_TO_RGB.T.astype(np.float32)
+    lms = np.power(np.float32(10), _mat(np.asarray(lab, dtype=np.float32), _LAB_TO_LOG))
+    return _mat(lms, _LMS_TO_RGB)
 
 
 class _MeanStdMap(ColorMap):

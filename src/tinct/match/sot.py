@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinct.match._core import ColorSet, rotation
+from tinct.match._core import ColorSet, mix3, rotation
 from tinct.match.idt import Map1D, SlicedMap
 
 __all__ = ["fit"]
@@ -63,12 +63,12 @@ def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int 
     d = np.empty_like(x)
     for _ in range(iterations):
         r = rotation(rng).astype(np.float32)
-        xr, yr = r @ x, r @ y
+        xr, yr = mix3(r, x), mix3(r, y)
         maps = []
         for j in range(3):
             m = Map1D.from_knots(*match_1d(xr[j], yr[j], knots))
             d[j] = m(xr[j]) - xr[j]
             maps.append(m)
-        x += np.float32(step) * (r.T @ d)
+        x += np.float32(step) * mix3(r.T, d)
         steps.append((r, maps))
     return SlicedMap(steps, step=step)

@@ -95,9 +95,10 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     holdout = load_photos(data, split="holdout", **kw)
     if len(photos) < 2 or len(holdout) < 1:
         raise ValueError(f"{data}: need at least 3 colour photos (found {len(photos)} train, "
-                         f"{len(holdout)} holdout; skipped {photos.skipped})")
+                         f"{len(holdout)} holdout; skipped {photos.skipped | holdout.skipped})")
+    skipped = {k: photos.skipped[k] + holdout.skipped[k] for k in photos.skipped}
     log.info("data: %d train, %d holdout photos in %.0fs; skipped %s", len(photos), len(holdout),
-             time.time() - t0, photos.skipped)
+             time.time() - t0, skipped)
     prior = np.asarray(state["prior"]) if state else ab_prior_counts(photos, seed=cfg.seed)
     class_w = torch.from_numpy(rebalance_weights(prior, lam=cfg.rebalance_lambda))
     bins = torch.from_numpy(ab_bins())
@@ -230,7 +231,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
             signal.signal(s, handler)
     _plot_losses(out)
     summary = {"step": step, "best_holdout_loss": best, "stopped": stop["why"] or "max_steps",
-               "train_photos": len(photos), "holdout_photos": len(holdout), "skipped": photos.skipped}
+               "train_photos": len(photos), "holdout_photos": len(holdout), "skipped": skipped}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     log.info("done: %s", summary)
     return summary

@@ -1,0 +1,120 @@
+"""The tinct command line, in-process through main(argv)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tinct.cli import main
+
+pytest.importorskip("torch")
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture()
+def album(tmp_path, photos) -> Path:
+    """A folder of real photos with a subfolder and one broken file."""
+    src = tmp_path / "album"
+    (src / "sub").mkdir(parents=True)
+    Image.fromarray(photos["camera"][::2, ::2]).save(src / "camera.jpg", quality=90)
+    Image.fromarray(photos["chelsea"]).convert("L").save(src / "sub" / "cat.png")
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    return src
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.startswith("tinct ")
+
+
+def test_colorize_folder_goes_on_past_a_bad_file(album, tmp_path, capsys):
+    before = _digest(album)
+    out = tmp_path / "out"
+    code = main(["colorize", str(album), "-o", str(out), "--json", str(tmp_path / "s.json"), "--workers", "1"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert f"error: {album / 'broken.jpg'}: " in err and "Traceback" not in err
+    assert _digest(album) == before  # inputs untouched
+    cam = np.asarray(Image.open(out / "camera.jpg"))
+    cat = Image.open(out / "sub" / "cat.png")
+    assert cam.shape == (256, 256, 3) and cat.size == (451, 300) and cat.mode == "RGB"
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["done"] == 2 and summary["failed"] == 1
+    assert summary["errors"][0]["file"].endswith("broken.jpg")
+    assert not list(out.rglob("*.tmp*"))
+    # the same command again: finished photos are skipped, nothing rewritten
+    stamp = (out / "camera.jpg").stat().st_mtime_ns
+    assert main(["colorize", str(album), "-o", str(out), "-q"]) == 1
+    assert (out / "camera.jpg").stat().st_mtime_ns == stamp
+
+
+def test_colorize_format_override_and_never_overwrites_inputs(album, tmp_path):
+    one = album / "camera.jpg"
+    assert main(["colorize", str(one), "-o", str(tmp_path / "png"), "--format", "png", "-q"]) == 0
+    assert Image.open(tmp_path / "png" / "camera.png").format == "PNG"
+    before = one.read_bytes()
+    assert main(["colorize", str(one), "-o", str(album), "--overwrite", "-q"]) == 1  # would overwrite the input
+    assert one.read_bytes() == before
+
+
+def test_colorize_with_hints_and_bad_options(album, tmp_path, capsys):
+    one = str(album / "camera.jpg")
+    assert main(["colorize", one, "-o", str(tmp_path / "h"), "--hint", "60,150,#b03030,3", "-q"]) == 0
+    px = np.asarray(Image.open(tmp_path / "h" / "camera.jpg"))[150, 60].astype(int)
+    assert px[0] > px[1] + 15  # the hint made that pixel red
+    assert main(["colorize", one, "-o", str(tmp_path / "x"), "--hint", "1,2"]) == 2
+    assert main(["colorize", one, "-o", str(tmp_path / "x"), "--temperature", "0"]) == 2
+    assert main(["colorize", str(tmp_path / "nothing-here"), "-o", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "X,Y,#RRGGBB" in err and "--temperature must be in (0, 1]" in err and "nothing-here" in err
+
+
+def test_transfer_file_folder_and_palette(tmp_path, photos):
+    Image.fromarray(photos["astronaut"][::2, ::2]).save(tmp_path / "a.png")
+    Image.fromarray(photos["coffee"]).save(tmp_path / "ref.jpg")
+    out = tmp_path / "a_mkl.png"
+    assert main(["transfer", str(tmp_path / "a.png"), str(tmp_path / "ref.jpg"), "-o", str(out),
+                 "--save-palette", str(tmp_path / "pal.json"), "-q"]) == 0
+    via_photo = np.asarray(Image.open(out))
+    out2 = tmp_path / "again.png"
+    assert main(["transfer", str(tmp_path / "a.png"), str(tmp_path / "pal.json"), "-o", str(out2), "-q"]) == 0
+    assert np.abs(np.asarray(Image.open(out2)).astype(int) - via_photo).max() <= 1
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    Image.fromarray(photos["chelsea"]).save(folder / "cat.jpg")
+    assert main(["transfer", str(folder), str(tmp_path / "ref.jpg"), "-o", str(tmp_path / "tout"),
+                 "-m", "hm", "-q"]) == 0
+    assert (tmp_path / "tout" / "cat_hm.jpg").exists()
+    assert main(["transfer", str(folder), str(tmp_path / "ref.jpg"), "-o", str(tmp_path / "t"), "-m", "nope"]) == 2
+
+
+def test_evaluate_writes_a_report(tmp_path, photos):
+    data = tmp_path / "data"
+    data.mkdir()
+    for n in ("astronaut", "coffee"):
+        Image.fromarray(photos[n]).save(data / f"{n}.png")
+    out = tmp_path / "report"
+    assert main(["evaluate", str(data), "-m", "gray", "-m", "mean-colour", "--out", str(out), "--size", "128",
+                 "--no-semantic", "--quiet"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    s = report["summary"]
+    assert s["gray"]["colorfulness"] < 1.0 and s["mean-colour"]["auc"] > s["gray"]["auc"]
+    assert len(report["images"]) == 2 and (out / "report.html").read_text().count("<img") == 2 * 4
+    assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * 2
+
+
+def test_unknown_usage_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["colorize"])
+    assert exc.value.code == 2
+    assert main([]) == 2

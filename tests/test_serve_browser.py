@@ -1,0 +1,336 @@
+"""tinct serve, end to end: the real server, headless Debian chromium driven by Playwright.
+
+Uploads a photo, waits for the colorization, clicks a spot, adds a hint and checks that the
+pixel's colour changed (read back from a canvas and from the downloaded full-resolution
+file), drags and nudges the hint, adds a reference photo (palette and transfer), shows the
+uncertainty overlay, and looks at the page at a 390 px phone width. Screenshots go to
+``tests/artifacts/``.
+
+Skipped, loudly, only when chromium cannot be launched (``apt-get install chromium``;
+never ``playwright install``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="tinct serve needs the 'serve' extra (fastapi, uvicorn, python-multipart)")
+pytest.importorskip("uvicorn", reason="tinct serve needs uvicorn")
+playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs the playwright package")
+
+from PIL import Image  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SERVER = """
+import sys
+import torch
+torch.set_num_threads(1)  # a model may be training on this machine
+from tinct.serve.app import run
+run("127.0.0.1", int(sys.argv[1]), temp_dir=sys.argv[2], log_level="warning")
+"""
+SKY = (250, 60)  # a point of sky in the 512 x 512 camera photo
+TIMEOUT_MS = 60_000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real server in a subprocess on a free loopback port; its temp dir must be empty after it stops."""
+    temp = tmp_path_factory.mktemp("serve-tmp")
+    port = free_port()
+    log = open(temp.parent / "server.log", "w+")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(temp)], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            log.seek(0)
+            pytest.fail(f"tinct serve exited with {proc.returncode}:\n{log.read()}")
+        try:
+            with urllib.request.urlopen(f"{base}/api/info", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("tinct serve did not start within 90 s")
+        time.sleep(0.2)
+    yield base
+    proc.send_signal(signal.SIGINT)  # what Ctrl+C does: graceful shutdown, temp folder removed
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    assert list(temp.iterdir()) == [], "the server left files behind"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        msg = f"!!! BROWSER TEST SKIPPED: {CHROMIUM} not found (apt-get install chromium) !!!"
+        print(msg, file=sys.stderr)
+        pytest.skip(msg)
+    with playwright_api.sync_playwright() as p:
+        try:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        except Exception as exc:  # noqa: BLE001 - any launch failure is a skip, said loudly
+            msg = f"!!! BROWSER TEST SKIPPED: chromium cannot be launched: {exc} !!!"
+            print(msg, file=sys.stderr)
+            pytest.skip(msg)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> dict[str, Path]:
+    import skimage.data
+
+    d = tmp_path_factory.mktemp("photos")
+    out = {"camera": d / "camera.png", "coffee": d / "coffee.jpg", "notes": d / "notes.txt"}
+    Image.fromarray(skimage.data.camera()).save(out["camera"])
+    Image.fromarray(skimage.data.coffee()).save(out["coffee"], quality=90)
+    out["notes"].write_text("not a photo at all\n" * 20)
+    ARTIFACTS.mkdir(exist_ok=True)
+    return out
+
+
+def renders(page) -> int:
+    return int(page.get_attribute("#frame", "data-renders") or 0)
+
+
+def poll(page, ready, what: str, timeout_ms: int = TIMEOUT_MS) -> float:
+    """Wait until ``ready()`` is true (polled from here: the page's CSP forbids Playwright's
+    eval-based ``wait_for_function``, and the test keeps the CSP on); seconds taken."""
+    start = time.perf_counter()
+    while not ready():
+        if time.perf_counter() - start > timeout_ms / 1000:
+            raise AssertionError(f"timed out waiting for {what}")
+        page.wait_for_timeout(40)
+    return time.perf_counter() - start
+
+
+def wait_render(page, after: int) -> float:
+    """Wait until the page shows a result newer than render number ``after``; seconds taken."""
+    return poll(page, lambda: renders(page) > after, f"render {after + 1}")
+
+
+def pixel(page, x: int, y: int) -> np.ndarray:
+    """RGB of photo pixel (x, y) of the shown result, read back from a canvas."""
+    return np.array(page.evaluate(
+        """([x, y, w, h]) => {
+            const img = document.getElementById('after');
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth; c.height = img.naturalHeight;
+            const ctx = c.getContext('2d');
+            ctx.drawImage(img, 0, 0);
+            const px = Math.floor(x * img.naturalWidth / w), py = Math.floor(y * img.naturalHeight / h);
+            const d = ctx.getImageData(px, py, 1, 1).data;
+            return [d[0], d[1], d[2]];
+        }""", [x, y, 512, 512]), dtype=int)
+
+
+def screen_point(page, x: float, y: float) -> tuple[float, float]:
+    box = page.locator("#before").bounding_box()
+    return box["x"] + (x + 0.5) / 512 * box["width"], box["y"] + (y + 0.5) / 512 * box["height"]
+
+
+def test_colorize_guide_reference_and_download(server, browser, photos):
+    t0 = time.perf_counter()
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    failed: list[tuple[int, str]] = []
+    page.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith((server, "blob:", "data:")) else None)
+
+    page.goto(server + "/")
+    page.wait_for_selector("#pick-photo")
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-1-start.png"))
+
+    # 1. a photo -> the automatic result, with the before/after slider
+    page.set_input_files("#photo-input", str(photos["camera"]))
+    wait_render(page, 0)
+    assert page.is_visible("#viewer") and not page.is_visible("#drop")
+    poll(page, lambda: page.evaluate("() => document.getElementById('before').naturalWidth") > 0, "the photo")
+    auto = pixel(page, *SKY)
+    page.fill("#compare", "20")
+    assert page.evaluate("document.getElementById('after-wrap').style.clipPath") == "inset(0px 0px 0px 20%)"
+
+    # 2. click a spot -> the model's suggestions, then a colour of our own -> a hint, result updates
+    page.mouse.click(*screen_point(page, *SKY))
+    page.wait_for_selector("#point-card:not([hidden]) .swatch", timeout=TIMEOUT_MS)
+    assert page.text_content("#point-xy") == f"({SKY[0]}, {SKY[1]})"
+    assert page.locator(".swatch").count() >= 3
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-2-suggestions.png"))
+    page.fill("#custom-color", "#10d040")
+    n = renders(page)
+    page.click("#add-hint")
+    seconds = wait_render(page, n)
+    print(f"hint -> updated result in {seconds:.2f} s")
+    assert seconds < 20
+    guided = pixel(page, *SKY)
+    assert np.abs(guided - auto).max() > 30, (auto, guided)
+    assert guided[1] > guided[0] + 15 and guided[1] > guided[2] + 15, guided  # green now
+    assert page.text_content("#hint-count") == "1"
+    assert page.locator(".marker:not(.marker-pending)").count() == 1
+
+    # a suggested colour on the selected hint recolours it
+    n = renders(page)
+    page.locator(".swatch").first.click()
+    wait_render(page, n)
+    first_hex = page.locator(".swatch").first.get_attribute("data-hex")
+    assert page.locator(".hint-list input[type=color]").first.input_value() == first_hex
+    n = renders(page)
+    page.fill("#custom-color", "#10d040")  # back to green (live update of the selected hint)
+    wait_render(page, n)
+
+    # 3. drag the hint, then nudge it with the keyboard
+    marker = page.locator(".marker:not(.marker-pending)").first
+    box = marker.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    target = screen_point(page, 320, 90)
+    page.mouse.move(*target, steps=8)
+    n = renders(page)
+    page.mouse.up()
+    wait_render(page, n)
+    pos = page.text_content(".hint-pos")
+    x, y = (int(v) for v in pos.strip("()").split(","))
+    assert abs(x - 320) <= 3 and abs(y - 90) <= 3, pos
+    assert page.evaluate("document.activeElement.classList.contains('marker')")
+    n = renders(page)
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowUp")
+    wait_render(page, n)
+    x2, y2 = (int(v) for v in page.text_content(".hint-pos").strip("()").split(","))
+    assert x2 < x and y2 < y
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-3-hint.png"))
+
+    # 4. download the full-resolution result: the hint is in it
+    with page.expect_download() as info:
+        page.click("#download")
+    saved = ARTIFACTS / "serve-download.png"
+    info.value.save_as(saved)
+    full = np.asarray(Image.open(saved))
+    assert full.shape == (512, 512, 3)
+    g = full[y2, x2].astype(int)
+    assert g[1] > g[0] + 15 and g[1] > g[2] + 15, g
+    page.select_option("#format", "jpg")
+    assert page.get_attribute("#download", "href").endswith(".jpg?download=1")
+
+    # 5. a reference photo: palette prior, then style transfer with a method and strength
+    n = renders(page)
+    page.set_input_files("#ref-input", str(photos["coffee"]))
+    wait_render(page, n)
+    assert page.is_visible("#ref-box") and page.text_content("#ref-name") == "coffee.jpg"
+    with_palette = pixel(page, 100, 400)
+    n = renders(page)
+    page.check("input[name=ref-mode][value=transfer]")
+    wait_render(page, n)
+    n = renders(page)
+    page.select_option("#method", "hm-mkl-hm")
+    wait_render(page, n)
+    transferred = pixel(page, 100, 400)
+    assert np.abs(transferred - with_palette).max() > 3, (with_palette, transferred)
+    page.fill("#compare", "0")
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-4-reference.png"))
+
+    # 6. the uncertainty overlay
+    page.check("#show-overlay")
+    page.wait_for_selector("#overlay:not([hidden])", timeout=TIMEOUT_MS)
+    poll(page, lambda: page.evaluate("() => document.getElementById('overlay').naturalWidth") > 0, "the overlay")
+    assert "bits" in page.text_content("#overlay-text")
+    assert page.is_hidden("#divider")  # no before/after split over the map
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-5-overlay.png"))
+    page.uncheck("#show-overlay")
+    assert page.is_hidden("#overlay") and page.is_visible("#divider")
+
+    # 7. errors from the API are shown in the page
+    page.set_input_files("#ref-input", str(photos["notes"]))
+    page.wait_for_selector("#error:not([hidden])", timeout=TIMEOUT_MS)
+    assert "notes.txt: not an image" in page.text_content("#error-text")
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-6-error.png"))
+    page.click("#error-close")
+    assert page.is_hidden("#error")
+
+    # 8. the keyboard: a crosshair on the photo, Enter picks the spot; Delete removes a hint
+    page.locator("#frame").focus()
+    assert page.is_visible("#crosshair")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#point-card:not([hidden]) .swatch", timeout=TIMEOUT_MS)
+    assert page.text_content("#point-xy") == f"({int(0.6 * 512)}, {int(0.52 * 512)})"
+    poll(page, lambda: page.locator("#point-card").bounding_box()["y"] >= 60, "the colour card in view", 5000)
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-7-keyboard.png"))
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#point-card")
+    page.locator(".marker:not(.marker-pending)").first.focus()
+    n = renders(page)
+    page.keyboard.press("Delete")
+    wait_render(page, n)
+    assert page.text_content("#hint-count") == "0"
+
+    assert not problems, problems
+    assert [s for s, _ in failed] == [415], failed  # only the text file of step 7
+    assert not outside, f"the page fetched from elsewhere: {outside}"
+    context.close()
+    print(f"desktop flow took {time.perf_counter() - t0:.1f} s")
+
+
+def test_phone_width_layout(server, browser, photos):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, has_touch=True,
+                                  is_mobile=True)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.screenshot(path=str(ARTIFACTS / "serve-phone-1-start.png"))
+    page.set_input_files("#photo-input", str(photos["camera"]))
+    wait_render(page, 0)
+    # nothing sticks out sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    frame = page.locator("#frame").bounding_box()
+    assert frame["width"] <= 390 and frame["x"] >= 0
+    page.tap("#frame", position={"x": frame["width"] * 0.49, "y": frame["height"] * 0.12})
+    page.wait_for_selector("#point-card:not([hidden]) .swatch", timeout=TIMEOUT_MS)
+    n = renders(page)
+    page.locator(".swatch").nth(1).tap()
+    wait_render(page, n)
+    assert page.text_content("#hint-count") == "1"
+    page.screenshot(path=str(ARTIFACTS / "serve-phone-2-result.png"))
+    page.screenshot(path=str(ARTIFACTS / "serve-phone-3-full.png"), full_page=True)
+    context.close()
+
+
+def test_artifacts_are_gitignored():
+    root = Path(__file__).resolve().parents[1]
+    ignore = (root / ".gitignore").read_text().split()
+    assert "tests/artifacts/" in ignore
+    if shutil.which("git") and (root / ".git").exists():
+        r = subprocess.run(["git", "check-ignore", "-q", str(ARTIFACTS / "x.png")], cwd=root)
+        assert r.returncode == 0

@@ -1,0 +1,96 @@
+"""Training: config, LR schedule, loss, a smoke run, exact resume, export."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from tinct.cli import main  # noqa: E402
+from tinct.color.gamut import ab_bins, soft_encode  # noqa: E402
+from tinct.training.config import TrainConfig, load_config  # noqa: E402
+from tinct.training.loop import get_lr  # noqa: E402
+from tinct.training.loss import rebalanced_soft_ce  # noqa: E402
+
+
+def test_lr_warmup_then_cosine():
+    cfg = TrainConfig(lr=1e-3, warmup_steps=10, max_steps=110, min_lr_ratio=0.1)
+    lrs = [get_lr(s, cfg) for s in range(111)]
+    assert lrs[0] == pytest.approx(1e-4) and lrs[9] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(lrs[10:], lrs[11:], strict=False))
+    assert lrs[60] == pytest.approx(1e-4 + 0.5 * 9e-4) and lrs[110] == pytest.approx(1e-4)
+
+
+def test_config_overrides_and_errors(tmp_path):
+    cfg = load_config(preset="smoke", overrides=["lr=0.01", "group_weights={\"a\": 0.5}", "pretrained=false"])
+    assert cfg.lr == 0.01 and cfg.group_weights == {"a": 0.5} and cfg.pretrained is False and cfg.crop == 64
+    toml = tmp_path / "c.toml"
+    toml.write_text("batch_size = 3\nmax_steps = 7\n")
+    assert load_config(toml).batch_size == 3
+    for bad in (["nope=1"], ["lr=fast"], ["pretrained=1"], ["batch_size"]):
+        with pytest.raises(ValueError):
+            load_config(overrides=bad)
+
+
+def test_soft_ce_is_smallest_for_the_right_colour():
+    ab = np.array([[[[30.0, -20.0]]]], np.float32)  # (B, H, W, 2)
+    idx, w = soft_encode(ab)
+    right = torch.full((1, len(ab_bins()), 1, 1), -10.0)
+    right[0, idx[0, 0, 0, 0]] = 10.0
+    wrong = torch.full_like(right, -10.0)
+    wrong[0, (idx[0, 0, 0, 0] + 50) % len(ab_bins())] = 10.0
+    ti, tw = torch.from_numpy(idx), torch.from_numpy(w)
+    assert rebalanced_soft_ce(right, ti, tw) < rebalanced_soft_ce(wrong, ti, tw)
+    weights = torch.ones(len(ab_bins())) * 2
+    assert rebalanced_soft_ce(right, ti, tw, weights) == pytest.approx(2 * rebalanced_soft_ce(right, ti, tw).item())
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory, photos) -> object:
+    root = tmp_path_factory.mktemp("train")
+    rng = np.random.default_rng(0)
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        img = photos[name]
+        for k in range(4):
+            y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
+            Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}.jpg")
+    Image.fromarray(photos["camera"][:96, :96]).save(root / "gray.png")  # skipped: grayscale
+    Image.fromarray(photos["coffee"][:20, :20]).save(root / "tiny.png")  # skipped: too small
+    return root
+
+
+def _weights(path):
+    return torch.load(path, weights_only=True)["model"]
+
+
+def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
+    common = ["train", str(tiny_data), "--preset", "smoke", "--set", "pretrained=false",
+              "--set", "holdout_fraction=0.25", "--quiet"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main([*common, "--out", str(straight)]) == 0
+    for f in ("checkpoint.pt", "best.pt", "metrics.jsonl", "loss.png", "config.json", "summary.json"):
+        assert (straight / f).exists(), f
+    summary = json.loads((straight / "summary.json").read_text())
+    assert summary["step"] == 6 and summary["skipped"]["gray"] == 1 and summary["skipped"]["tiny"] == 1
+    # the same run in two halves: stop at step 3, resume to 6 -> identical weights
+    assert main([*common, "--out", str(split), "--set", "max_steps=3"]) == 0
+    assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "max_steps=6", "--quiet"]) == 0
+    a, b = _weights(straight / "checkpoint.pt"), _weights(split / "checkpoint.pt")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # a resumed run may not change what it learns
+    assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "lr=1"]) == 2
+
+
+def test_export_and_colorize_with_the_export(tiny_data, tmp_path, photos):
+    run = tmp_path / "run"
+    assert main(["train", str(tiny_data), "--out", str(run), "--preset", "smoke", "--set", "pretrained=false",
+                 "--set", "holdout_fraction=0.25", "--quiet"]) == 0
+    assert main(["export", str(run / "best.pt"), "-o", str(tmp_path / "w")]) == 0
+    (weights,) = (tmp_path / "w").glob("colornet-*.pt")
+    Image.fromarray(photos["camera"][:64, :64]).save(tmp_path / "g.png")
+    assert main(["colorize", str(tmp_path / "g.png"), "-o", str(tmp_path / "o"), "--model", str(weights), "-q"]) == 0
+    assert Image.open(tmp_path / "o" / "g.png").size == (64, 64)
