@@ -21,7 +21,7 @@ from tinct.color.gamut import ab_bins, nearest_bin  # noqa: E402
 from tinct.color.lab import rgb_to_lab  # noqa: E402
 from tinct.color.upsample import resize_plane  # noqa: E402
 from tinct.colorizer import prepare  # noqa: E402
-from tinct.explain import (  # noqa: E402
+from tinct.interpret import (  # noqa: E402
     apply_colormap,
     cache_info,
     clear_cache,
@@ -32,8 +32,8 @@ from tinct.explain import (  # noqa: E402
     saliency,
     suggest_colors,
 )
-from tinct.explain._distribution import cached_logits, log_probabilities  # noqa: E402
-from tinct.explain.report import FILES, SCHEMA, run_explain, validate_report  # noqa: E402
+from tinct.interpret._distribution import cached_logits, log_probabilities  # noqa: E402
+from tinct.interpret.report import FILES, SCHEMA, run_explain, validate_report  # noqa: E402
 from tinct.io import imread, imwrite  # noqa: E402
 
 Q = len(ab_bins())

@@ -160,7 +160,7 @@ def test_reference_from_the_same_scene_beats_auto_and_transfer(shared_data):
         gray = gray_of(target)
         truth = rgb_to_lab(target)[..., 1:]
 
-        def err(x):
+        def err(x, truth=truth):
             return float(np.linalg.norm(rgb_to_lab(x)[..., 1:] - truth, axis=-1).mean())
 
         with warnings.catch_warnings():

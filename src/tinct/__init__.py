@@ -15,6 +15,12 @@ __version__ = "0.1.0"
 # public name -> module that defines it (imported on first access)
 _EXPORTS = {
     "colorize": "tinct.api",
+    "transfer": "tinct.match",
+    "Palette": "tinct.match",
+    "suggest_colors": "tinct.interpret",
+    "explain": "tinct.interpret",
+    "Hint": "tinct.guide.hints",
+    "GuidedSession": "tinct.guide",
     "imread": "tinct.io",
     "imwrite": "tinct.io",
     "ImageError": "tinct.io",

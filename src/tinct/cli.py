@@ -245,7 +245,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- explain
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from tinct.explain.report import run_explain
+    from tinct.interpret.report import run_explain
 
     point = None
     if args.point:

@@ -273,7 +273,8 @@ document.querySelectorAll('table.sortable th').forEach((th, i) => th.addEventLis
   const rows = [...body.rows].filter(r => !r.classList.contains('gt'));
   const asc = th.dataset.asc !== '1'; th.dataset.asc = asc ? '1' : '0';
   const val = r => {{ const t = r.cells[i].textContent; const n = parseFloat(t); return isNaN(n) ? t : n; }};
-  rows.sort((a, b) => (val(a) > val(b) ? 1 : -1) * (asc ? 1 : -1)).forEach(r => body.insertBefore(r, body.querySelector('tr.gt')));
+  rows.sort((a, b) => (val(a) > val(b) ? 1 : -1) * (asc ? 1 : -1))
+      .forEach(r => body.insertBefore(r, body.querySelector('tr.gt')));
 }}));
 </script></body></html>
 """

@@ -120,7 +120,7 @@ def hints_from_scribbles(path: Path, *, max_hints: int = 20000) -> list[Hint]:
         keep = (ys % step == 0) & (xs % step == 0)
         ys, xs = ys[keep], xs[keep]
     cols = np.round(rgb[ys, xs]).astype(int)
-    return [Hint(float(x), float(y), tuple(c), 0.0) for x, y, c in zip(xs, ys, cols)]
+    return [Hint(float(x), float(y), tuple(c), 0.0) for x, y, c in zip(xs, ys, cols, strict=True)]
 
 
 def rasterize(hints: list[Hint], shape: tuple[int, int], *,
@@ -144,7 +144,7 @@ def rasterize(hints: list[Hint], shape: tuple[int, int], *,
         return mask, ab
     hint_ab = rgb_to_lab(np.array([hi.rgb for hi in hints], np.uint8))[:, 1:]
     yy, xx = np.mgrid[0:h, 0:w]
-    for hi, c in zip(hints, hint_ab):
+    for hi, c in zip(hints, hint_ab, strict=True):
         # pixel centres: photo pixel x covers [x, x+1), so its centre maps to (x + 0.5) * scale
         cx, cy = (hi.x + 0.5) * scale[1] - 0.5, (hi.y + 0.5) * scale[0] - 0.5
         r = max(hi.radius * (scale[0] + scale[1]) / 2, 0.5)

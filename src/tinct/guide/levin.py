@@ -10,7 +10,8 @@ lightness variance in 3 x 3 windows (Levin et al.'s choice) with a floor and a c
 edges stop the colour and texture does not. ``lam`` is large at hint pixels (near-hard
 constraints) and small elsewhere, where ``t`` is the network's prediction (a soft data
 term). We solve for the change ``d = u - t`` (hint colour minus prediction at hints,
-0 as the data target elsewhere), so smoothness acts on the edit, not on the prediction. The normal equations ``(Lap + diag(lam)) u = lam * t`` form a sparse symmetric
+0 as the data target elsewhere), so smoothness acts on the edit, not on the prediction.
+The normal equations ``(Lap + diag(lam)) d = lam * (hint - t)`` form a sparse symmetric
 positive-definite system: one factorisation serves both channels, and after one more
 hint the previous factorisation preconditions a warm-started conjugate-gradient solve,
 which converges in a few iterations because the matrix changed in a few diagonal entries.

@@ -84,7 +84,7 @@ class ColorNet(nn.Module):
         _, f4, f8, f16, f32 = self.encoder.features(l_to_encoder_input(light))
         x = self.lateral[0](f32) + self.context(f32.mean(dim=(2, 3)))[:, :, None, None]
         x = self.refine[0](x)
-        for lat, ref, skip in zip(self.lateral[1:], self.refine[1:], (f16, f8)):
+        for lat, ref, skip in zip(self.lateral[1:], self.refine[1:], (f16, f8), strict=True):
             x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
             x = ref(x + lat(skip))
         x = F.interpolate(self.reduce4(x), size=f4.shape[-2:], mode="bilinear", align_corners=False)

@@ -368,7 +368,7 @@ class _State:
         return out
 
     def _explain(self, spec: Spec) -> np.ndarray:
-        from tinct.explain import explain, render_heatmap
+        from tinct.interpret import explain, render_heatmap
 
         img = self.image(spec.photo)
         ex = explain(img, model=self.model, size=self.size, k=3, with_saliency=False)
@@ -799,7 +799,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
             raise HTTPException(422, detail=f"({x:g}, {y:g}) is outside the {src.width}x{src.height} photo")
 
         def work() -> list:
-            from tinct.explain import suggest_colors
+            from tinct.interpret import suggest_colors
 
             return suggest_colors(state.image(src.id), x, y, k=k, radius=radius, model=state.model, size=state.size)
 

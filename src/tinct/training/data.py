@@ -144,7 +144,7 @@ def ab_prior_counts(photos: PhotoSet, *, pixels_per_photo: int = 256, seed: int 
 
     rng = np.random.default_rng(seed)
     counts = np.zeros(len(ab_bins()))
-    for rgb, w in zip(photos.images, photos.weights):
+    for rgb, w in zip(photos.images, photos.weights, strict=True):
         flat = rgb.reshape(-1, 3)
         pick = flat[rng.integers(0, len(flat), pixels_per_photo)]
         counts += w * np.bincount(nearest_bin(rgb_to_lab(pick)[:, 1:]), minlength=len(counts))

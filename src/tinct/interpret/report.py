@@ -9,17 +9,17 @@ colorized.png     the automatic colorization (same size, bit depth and alpha as 
 candidates.png    the photo with its regions outlined and numbered, and per region its
                   top-k candidate colours with probabilities
 saliency.png      gradient saliency for the explained region (outlined) over the gray photo
-suggestions.json  the numbers behind candidates.png (schema ``tinct.explain/1``, below)
+suggestions.json  the numbers behind candidates.png (schema ``tinct.interpret/1``, below)
 README.txt        how to read each picture
 index.html        all of it on one page
 ================  =====================================================================
 
 and ``OUTDIR/index.html`` links the photos. See ``docs/explain.md``.
 
-``suggestions.json`` (schema ``tinct.explain/1``)::
+``suggestions.json`` (schema ``tinct.interpret/1``)::
 
     {
-      "schema": "tinct.explain/1",
+      "schema": "tinct.interpret/1",
       "source": "photo.jpg",                # input file name
       "width": 640, "height": 480,          # photo size in pixels
       "model": "default", "weights": "colornet-e8680b71.pt",
@@ -53,13 +53,13 @@ from PIL import Image, ImageDraw
 
 from tinct.color.lab import lab_to_rgb
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, prepare
-from tinct.explain.core import Explanation, explain
-from tinct.explain.render import fit_size, outline_regions, render_colorbar, render_heatmap, render_swatches
+from tinct.interpret.core import Explanation, explain
+from tinct.interpret.render import fit_size, outline_regions, render_colorbar, render_heatmap, render_swatches
 from tinct.io import _atomic_write, find_images, imread, imwrite
 
 __all__ = ["run_explain", "report_dict", "validate_report", "SCHEMA", "FILES"]
 
-SCHEMA = "tinct.explain/1"
+SCHEMA = "tinct.interpret/1"
 FILES = {"uncertainty": "uncertainty.png", "colorized": "colorized.png", "candidates": "candidates.png",
          "saliency": "saliency.png", "json": "suggestions.json", "readme": "README.txt", "index": "index.html"}
 DISPLAY = 1280  # long side of the explanatory pictures (colorized.png keeps full size)
@@ -175,7 +175,7 @@ def _draw_box(rgb: np.ndarray, box: tuple[int, int, int, int], scale: tuple[floa
 
 
 def report_dict(ex: Explanation, *, source: str, width: int, height: int) -> dict:
-    """The ``suggestions.json`` content for an explanation (schema ``tinct.explain/1``)."""
+    """The ``suggestions.json`` content for an explanation (schema ``tinct.interpret/1``)."""
     p10, p50, p90 = (float(v) for v in np.percentile(ex.entropy, [10, 50, 90]))
     return {
         "schema": SCHEMA, "source": source, "width": int(width), "height": int(height),
@@ -202,7 +202,7 @@ def _check_type(value: object, kind: type | tuple, where: str) -> None:
 
 
 def validate_report(data: dict) -> None:
-    """Raise ValueError unless ``data`` follows the ``tinct.explain/1`` schema (keys and types)."""
+    """Raise ValueError unless ``data`` follows the ``tinct.interpret/1`` schema (keys and types)."""
     _check_type(data, dict, "report")
     missing = set(_TOP_KEYS) - set(data)
     if missing:

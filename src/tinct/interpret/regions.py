@@ -5,7 +5,7 @@ network's working resolution (so the cost does not grow with the photo), and the
 map is brought back to full resolution by nearest-neighbour resizing. A region's colour
 distribution is the mean of the distributions of the network cells under it, weighted by
 how many of the region's working pixels each cell holds; its candidates are the top-k
-distinct colours of that distribution (:func:`tinct.explain.suggest.top_colours`), drawn
+distinct colours of that distribution (:func:`tinct.interpret.suggest.top_colours`), drawn
 at the region's mean lightness.
 
 References
@@ -24,7 +24,7 @@ from scipy import ndimage
 
 from tinct.color.upsample import resize_plane
 from tinct.colorizer import DEFAULT_SIZE, STRIDE, working_shape
-from tinct.explain.suggest import Suggestion, top_colours
+from tinct.interpret.suggest import Suggestion, top_colours
 
 __all__ = ["Region", "segment", "describe_regions", "DEFAULT_REGIONS"]
 

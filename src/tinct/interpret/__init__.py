@@ -10,7 +10,7 @@ shows the rest of the distribution:
 - :func:`suggest_colors` — the top-k distinct colours at a clicked pixel (cached, fast).
 - :func:`saliency` — which part of the photo drove a region's predicted colour.
 - :func:`render_heatmap`, :func:`render_swatches` — pictures of the above.
-- :func:`tinct.explain.report.run_explain` — all of it written to a folder per photo.
+- :func:`tinct.interpret.report.run_explain` — all of it written to a folder per photo.
 
 See ``docs/explain.md`` for how to read the pictures. torch is imported only when a
 network runs.
@@ -18,12 +18,12 @@ network runs.
 
 from __future__ import annotations
 
-from tinct.explain._distribution import cache_info, clear_cache, entropy_bits, max_entropy_bits
-from tinct.explain.core import Explanation, explain
-from tinct.explain.regions import Region, segment
-from tinct.explain.render import apply_colormap, outline_regions, render_colorbar, render_heatmap, render_swatches
-from tinct.explain.saliency import saliency
-from tinct.explain.suggest import Suggestion, suggest_colors, top_colours
+from tinct.interpret._distribution import cache_info, clear_cache, entropy_bits, max_entropy_bits
+from tinct.interpret.core import Explanation, explain
+from tinct.interpret.regions import Region, segment
+from tinct.interpret.render import apply_colormap, outline_regions, render_colorbar, render_heatmap, render_swatches
+from tinct.interpret.saliency import saliency
+from tinct.interpret.suggest import Suggestion, suggest_colors, top_colours
 
 __all__ = [
     "Explanation",

@@ -9,10 +9,10 @@ import numpy as np
 from tinct.color.gamut import ab_bins
 from tinct.color.upsample import resize_plane
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, compose, decode_ab, light_at, prepare
-from tinct.explain._distribution import cached_logits, entropy_bits, log_probabilities, max_entropy_bits
-from tinct.explain.regions import DEFAULT_REGIONS, Region, describe_regions
-from tinct.explain.saliency import cells_box, gradient_map, target_cells
-from tinct.explain.suggest import Suggestion, suggest_colors
+from tinct.interpret._distribution import cached_logits, entropy_bits, log_probabilities, max_entropy_bits
+from tinct.interpret.regions import DEFAULT_REGIONS, Region, describe_regions
+from tinct.interpret.saliency import cells_box, gradient_map, target_cells
+from tinct.interpret.suggest import Suggestion, suggest_colors
 
 __all__ = ["Explanation", "explain"]
 
@@ -105,7 +105,7 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
         Region for the saliency instead (end exclusive). With neither ``point`` nor ``box``
         the saliency explains the most uncertain region.
     saliency_target : {"bin", "chroma"}
-        See :func:`tinct.explain.saliency`.
+        See :func:`tinct.interpret.saliency`.
     with_saliency : bool
         Skip the backward pass with False (``saliency`` is then None).
 
@@ -116,7 +116,7 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
     Examples
     --------
     >>> import skimage.data
-    >>> from tinct.explain import explain
+    >>> from tinct.interpret import explain
     >>> ex = explain(skimage.data.camera(), k=3)
     >>> ex.entropy.shape, 0 <= float(ex.normalised_entropy.min()) <= float(ex.normalised_entropy.max()) <= 1
     ((512, 512), True)

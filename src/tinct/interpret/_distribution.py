@@ -5,7 +5,7 @@ is decoded to one colour. Everything here works on the logits ``(Q, h, w)`` that
 :func:`tinct.colorizer.predict_logits` returns (one distribution per 4 x 4 pixels of the
 working resolution). The logits of the last few photos are kept in a small LRU cache, keyed
 by a hash of the photo's bytes with the model and working size, so that a person clicking
-pixel after pixel of one photo (:func:`tinct.explain.suggest_colors`) runs the network once.
+pixel after pixel of one photo (:func:`tinct.interpret.suggest_colors`) runs the network once.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import numpy as np
 from tinct.color.gamut import GRID, ab_bins, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb
 from tinct.colorizer import DEFAULT_SIZE, prepare
-from tinct.explain._distribution import cached_logits, grid_box, grid_index, log_probabilities
+from tinct.interpret._distribution import cached_logits, grid_box, grid_index, log_probabilities
 
 __all__ = ["Suggestion", "suggest_colors", "top_colours"]
 
@@ -175,13 +175,13 @@ def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: 
     -----
     The network's logits for the last few photos are cached (keyed by a hash of the
     photo's bytes, the model and the size), so further clicks on the same photo cost
-    about a millisecond instead of a network run. :func:`tinct.explain.clear_cache`
+    about a millisecond instead of a network run. :func:`tinct.interpret.clear_cache`
     empties the cache.
 
     Examples
     --------
     >>> import skimage.data
-    >>> from tinct.explain import suggest_colors
+    >>> from tinct.interpret import suggest_colors
     >>> best = suggest_colors(skimage.data.camera(), 250, 60, k=3)  # the sky
     >>> len(best), best[0].hex.startswith("#")
     (3, True)

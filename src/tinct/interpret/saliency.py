@@ -27,7 +27,7 @@ from scipy.ndimage import gaussian_filter
 from tinct.color.gamut import ab_bins
 from tinct.color.upsample import resize_plane
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, STRIDE, Prepared, prepare, working_shape
-from tinct.explain._distribution import cached_logits, entropy_bits, grid_box, grid_index
+from tinct.interpret._distribution import cached_logits, entropy_bits, grid_box, grid_index
 
 __all__ = ["saliency", "TARGETS"]
 
@@ -96,7 +96,7 @@ def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default"
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     net = load_model(model)
-    from tinct.explain.regions import working_light
+    from tinct.interpret.regions import working_light
 
     work = working_light(light, size)  # the image predict_logits feeds the network
     hw, ww = work.shape
@@ -150,7 +150,7 @@ def target_cells(prep: Prepared, grid: tuple[int, int], *, box=None, point=None,
             raise ValueError("mask is empty")
         return mask_cells(mask, grid), "mask"
     # Default: the region with the highest mean entropy.
-    from tinct.explain.regions import segment
+    from tinct.interpret.regions import segment
 
     if labels is None:
         labels = segment(prep.light, size=size)
@@ -192,7 +192,7 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
         Smoothed absolute gradient of the target with respect to the input lightness,
         divided by its 99.5th percentile and clipped at 1. With no box, point or mask the target is the photo's most
         uncertain region (the superpixel with the highest mean entropy, see
-        :func:`tinct.explain.explain`).
+        :func:`tinct.interpret.explain`).
 
     References
     ----------
@@ -202,7 +202,7 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
     Examples
     --------
     >>> import skimage.data
-    >>> from tinct.explain import saliency
+    >>> from tinct.interpret import saliency
     >>> s = saliency(skimage.data.camera(), box=(200, 100, 300, 200))
     >>> s.shape, float(s.max()) <= 1.0
     ((512, 512), True)
