@@ -6,8 +6,9 @@ even on a busy machine (absolute seconds are not).
 * 12 MP pair (4000 x 3000): scikit-image's ``astronaut`` (source) and ``coffee`` (reference),
   upscaled bicubically. Timed (a) the transfer alone on arrays already in memory, (b) the whole
   process as each tool's own command line would run it: read both PNGs, transfer, write a PNG
-  (color-matcher: its ``load_img_file``/``save_img_file``; tinct: Pillow read and a default
-  Pillow PNG write, since ``tinct transfer`` is not wired yet).
+  (color-matcher: its ``load_img_file``/``save_img_file``, i.e. imageio; tinct: Pillow read and
+  write, since ``tinct transfer`` is not wired yet, at Pillow's default PNG compression level 6
+  and at level 1 -- encoding a 12 MP PNG at level 6 takes longer than any of our transfers).
 * idt + regrain at 512 x 768: tinct against python-color-transfer (``pdf_tranfer`` + ``Regrain``).
 
 Usage::
@@ -74,12 +75,6 @@ def bench_12mp(w: int, h: int, tmp: Path) -> list[tuple[str, str, float, float |
         print(f"{w}x{h} transfer only  {method:12s} tinct {t_ours:6.2f} s"
               + (f"  color-matcher {t_cm:6.2f} s  ratio {t_cm / t_ours:5.1f}x" if t_cm else ""))
     for method in ("mkl", "hm"):
-        def ours(m=method):
-            s = np.asarray(Image.open(src_png).convert("RGB"))
-            r = np.asarray(Image.open(ref_png).convert("RGB"))
-            Image.fromarray(transfer(s, r, m)).save(tmp / f"tinct_{m}.png")
-
-        t_ours, _ = _timed(ours)
         t_cm = None
         if ColorMatcher is not None:
             def theirs(m=method):
@@ -87,9 +82,18 @@ def bench_12mp(w: int, h: int, tmp: Path) -> list[tuple[str, str, float, float |
                 save_img_file(ColorMatcher(src=s, ref=r, method=m).main(), str(tmp / f"cm_{m}"), "png")
 
             t_cm, _ = _timed(theirs)
-        rows.append(("read + transfer + write PNG", method, t_ours, t_cm))
-        print(f"{w}x{h} whole process  {method:12s} tinct {t_ours:6.2f} s"
-              + (f"  color-matcher {t_cm:6.2f} s  ratio {t_cm / t_ours:5.1f}x" if t_cm else ""))
+        for level in (6, 1):  # Pillow's default PNG compression, and its fastest
+            t_read, (s, r) = _timed(lambda: (np.asarray(Image.open(src_png).convert("RGB")),
+                                             np.asarray(Image.open(ref_png).convert("RGB"))))
+            t_tr, out = _timed(lambda m=method, s=s, r=r: transfer(s, r, m))
+            t_write, _ = _timed(
+                lambda out=out, lv=level: Image.fromarray(out).save(tmp / "tinct.png", compress_level=lv))
+            t_ours = t_read + t_tr + t_write
+            what = f"read + transfer + write PNG (tinct: Pillow, compress_level={level})"
+            rows.append((what, method, t_ours, t_cm))
+            print(f"{w}x{h} whole process  {method:12s} level {level}: tinct {t_ours:6.2f} s (read {t_read:.2f}, "
+                  f"transfer {t_tr:.2f}, write {t_write:.2f})"
+                  + (f"  color-matcher {t_cm:6.2f} s  ratio {t_cm / t_ours:5.1f}x" if t_cm else ""))
     return rows
 
 
@@ -110,7 +114,8 @@ def bench_idt_regrain(w: int = 768, h: int = 512) -> list[tuple[str, str, float,
         t_pct = t_pct_idt + t_rg
     except ImportError:
         print("python-color-transfer is not installed: baseline skipped")
-    print(f"{w}x{h} idt            tinct {t_idt:6.2f} s" + (f"  python-color-transfer {t_pct_idt:6.2f} s" if t_pct else ""))
+    print(f"{w}x{h} idt            tinct {t_idt:6.2f} s"
+          + (f"  python-color-transfer {t_pct_idt:6.2f} s" if t_pct else ""))
     print(f"{w}x{h} idt + regrain  tinct {t_both:6.2f} s" + (
         f"  python-color-transfer {t_pct:6.2f} s  ratio {t_pct / t_both:5.1f}x" if t_pct else ""))
     return [("idt", f"{w}x{h}", t_idt, t_pct_idt), ("idt + regrain", f"{w}x{h}", t_both, t_pct)]

@@ -254,3 +254,12 @@ def test_import_does_not_pull_torch():
     code = "import sys, tinct.match; print('torch' in sys.modules, 'scipy' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.split() == ["False", "False"]
+
+
+def test_docstring_examples_run():
+    import doctest
+    import importlib
+
+    for name in ("tinct.match", "tinct.match.palette", "tinct.match.regrain", "tinct.match.reinhard"):
+        result = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, name

