@@ -189,7 +189,8 @@ def main() -> None:
     lines += [f"| {r['megapixels']} MP | {r['seconds']:.2f} s | {r['peak_rss_mb']:.0f} MB |" for r in e2e]
     lines += ["", "| comparison (same run) | ours | baseline | ratio |", "|---|---|---|---|",
               f"| forward at 256² vs Zhang'16 ({fwd['zhang_params'] / 1e6:.1f}M params) | {fwd['ours_s'] * 1e3:.0f} ms "
-              f"({fwd['ours_params'] / 1e6:.1f}M) | {fwd['zhang_s'] * 1e3:.0f} ms | {fwd['ratio']:.3f} (target ≤ 0.333) |",
+              f"({fwd['ours_params'] / 1e6:.1f}M) | {fwd['zhang_s'] * 1e3:.0f} ms | "
+              f"{fwd['ratio']:.3f} (target ≤ 0.333) |",
               f"| training step, batch 32 at 128², full pipeline vs bare network | {train['img_per_s']:.1f} img/s | "
               f"{train['baseline_img_per_s']:.1f} img/s | {train['ratio']:.2f} |"]
     if batch:
