@@ -103,3 +103,25 @@ def test_guided_upsampling_keeps_colour_on_its_side_of_an_edge():
     assert bilinear[:, across].mean() > 10  # bilinear bleeds red onto the bright side
     assert np.abs(guided[:, across]).mean() < 0.4 * bilinear[:, across].mean()  # measured: 0.34
     assert guided[:, before].mean() > bilinear[:, before].mean() + 5  # and keeps it where it belongs (+9.9)
+
+
+def test_blocks_of_rows_leave_no_seams(photos, monkeypatch):
+    """The result is computed in blocks of rows; any block height gives the same pixels."""
+    import tinct.colorizer as c
+
+    gray = photos["camera"]
+    whole = tinct.colorize(gray)
+    monkeypatch.setattr(c, "ROWS", 7)
+    assert np.array_equal(tinct.colorize(gray), whole)
+
+
+def test_row_wise_coefficients_match_a_full_bilinear_resize():
+    from tinct.color.upsample import GuidedRows
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(9, 13, 2)).astype(np.float32), rng.normal(size=(9, 13, 2)).astype(np.float32)
+    light = rng.uniform(0, 100, (70, 101)).astype(np.float32)
+    got = GuidedRows(a, b, light.shape).ab(light, 0)
+    for ch in range(2):
+        want = resize_plane(a[..., ch], light.shape) * light + resize_plane(b[..., ch], light.shape)
+        assert np.abs(got[..., ch] - want).max() < 1e-3

@@ -14,9 +14,10 @@ import numpy as np
 
 from tinct.color.gamut import annealed_mean, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb, rgb_to_gray_l
-from tinct.color.upsample import guided_upsample, resize_plane
+from tinct.color.upsample import GuidedRows, guided_coefficients, resize_plane
 
 STRIDE = 4  # the network predicts one ab distribution per 4 x 4 working pixels
+ROWS = 256  # full-resolution rows per block: memory stays bounded for any photo size
 DEFAULT_SIZE = 256  # short side of the working resolution
 DEFAULT_TEMPERATURE = 0.38  # Zhang et al. 2016
 
@@ -43,11 +44,17 @@ def prepare(image: np.ndarray) -> Prepared:
     if np.issubdtype(img.dtype, np.floating) and not np.isfinite(img).all():
         raise ValueError("image contains NaN or infinite values")
     alpha = img[..., -1] if img.shape[-1] in (2, 4) else None
-    colour = img[..., :3] if img.shape[-1] >= 3 else np.repeat(img[..., :1], 3, axis=-1)
-    if np.issubdtype(colour.dtype, np.floating):
-        colour = np.clip(colour, 0, 1)
-    was_colour = colour.shape[-1] == 3 and not _is_gray(colour)
-    return Prepared(rgb_to_gray_l(colour), alpha, img.dtype, was_colour)
+    channels = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
+    light = np.empty(img.shape[:2], np.float32)
+    for y in range(0, img.shape[0], ROWS):
+        block = channels[y:y + ROWS]
+        if block.shape[-1] == 1:
+            block = np.repeat(block, 3, axis=-1)
+        if np.issubdtype(block.dtype, np.floating):
+            block = np.clip(block, 0, 1)
+        light[y:y + ROWS] = rgb_to_gray_l(block)
+    was_colour = channels.shape[-1] == 3 and not _is_gray(channels)
+    return Prepared(light, alpha, img.dtype, was_colour)
 
 
 def _is_gray(rgb: np.ndarray) -> bool:
@@ -94,28 +101,34 @@ def decode_ab(logits: np.ndarray, light_lo: np.ndarray, *, temperature: float = 
     return lab[..., 1:]
 
 
-def compose(ab_lo: np.ndarray, light_lo: np.ndarray, prep: Prepared) -> np.ndarray:
-    """Full-resolution result: guided-upsampled ab joined with the photo's own L."""
-    ab = guided_upsample(ab_lo, light_lo, prep.light)
-    lab = np.concatenate([prep.light[..., None], ab], axis=-1)
-    del ab
-    rgb = lab_to_rgb(lab)
-    del lab
-    return finish(rgb, prep)
+def compose(ab_lo: np.ndarray, light_lo: np.ndarray, prep: Prepared, *, radius: int = 2,
+            exact: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Full-resolution result: guided-upsampled ab joined with the photo's own L.
 
-
-def finish(rgb: np.ndarray, prep: Prepared) -> np.ndarray:
-    """Float RGB [0, 1] -> the input's dtype, with its alpha put back."""
-    if np.issubdtype(prep.dtype, np.integer):
-        top = np.iinfo(prep.dtype).max
-        out = np.empty(rgb.shape, prep.dtype)
-        np.multiply(rgb, top, out=rgb)
-        np.add(rgb, 0.5, out=rgb)
-        out[...] = rgb  # truncation after +0.5 rounds; values are already in [0, top + 0.5]
-    else:
-        out = rgb.astype(np.float32, copy=False)
+    Works through the photo in blocks of :data:`ROWS` rows (peak memory is the input, the
+    output and a few blocks). ``exact = (ys, xs, ab)`` sets the chroma of those pixels
+    exactly (hints). The result has the input's dtype (float -> float32) and alpha.
+    """
+    height, width = prep.light.shape
+    rows = GuidedRows(*guided_coefficients(ab_lo, light_lo, radius=radius), prep.light.shape)
+    integer = np.issubdtype(prep.dtype, np.integer)
+    channels = 3 if prep.alpha is None else 4
+    out = np.empty((height, width, channels), prep.dtype if integer else np.float32)
+    for y in range(0, height, ROWS):
+        light = prep.light[y:y + ROWS]
+        ab = rows.ab(light, y)
+        if exact is not None:
+            ys, xs, values = exact
+            inside = (ys >= y) & (ys < y + light.shape[0])
+            ab[ys[inside] - y, xs[inside]] = values[inside]
+        rgb = lab_to_rgb(np.concatenate([light[..., None], ab], axis=-1))
+        if integer:
+            top = np.iinfo(prep.dtype).max
+            out[y:y + ROWS, :, :3] = rgb * top + 0.5  # in [0, top + 0.5]: truncation rounds
+        else:
+            out[y:y + ROWS, :, :3] = rgb
     if prep.alpha is not None:
-        out = np.concatenate([out, prep.alpha[..., None].astype(out.dtype)], axis=-1)
+        out[..., 3] = prep.alpha
     return out
 
 

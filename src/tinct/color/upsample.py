@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import uniform_filter
 
-__all__ = ["resize_plane", "guided_upsample"]
+__all__ = ["resize_plane", "guided_coefficients", "GuidedRows", "guided_upsample"]
 
 
 def resize_plane(plane: np.ndarray, size: tuple[int, int], *, resample: str = "bilinear") -> np.ndarray:
@@ -36,18 +36,16 @@ def resize_plane(plane: np.ndarray, size: tuple[int, int], *, resample: str = "b
     return np.array(Image.fromarray(plane.astype(np.float32), mode="F").resize((w, h), mode))
 
 
-def guided_upsample(ab_lo: np.ndarray, light_lo: np.ndarray, light: np.ndarray, *, radius: int = 2,
-                    eps: float = 4.0) -> np.ndarray:
-    """Upsample ab to the size of ``light`` guided by it (fast guided filter).
+def guided_coefficients(ab_lo: np.ndarray, light_lo: np.ndarray, *, radius: int = 2,
+                        eps: float = 4.0) -> tuple[np.ndarray, np.ndarray]:
+    """Window-averaged coefficients of the local linear model ``ab = A * L + B``.
 
     Parameters
     ----------
     ab_lo : ndarray, shape (h, w, 2)
         Low-resolution chroma.
     light_lo : ndarray, shape (h, w)
-        Lightness (0-100) at the same low resolution, i.e. ``light`` area-downsampled.
-    light : ndarray, shape (H, W)
-        Full-resolution lightness (0-100), the guide.
+        Lightness (0-100) at the same low resolution, i.e. the guide area-downsampled.
     radius : int
         Window radius in low-resolution pixels.
     eps : float
@@ -56,7 +54,7 @@ def guided_upsample(ab_lo: np.ndarray, light_lo: np.ndarray, light: np.ndarray, 
 
     Returns
     -------
-    ab : ndarray, shape (H, W, 2), float32
+    a, b : ndarray, shape (h, w, 2), float32
     """
     if ab_lo.shape[:2] != light_lo.shape or ab_lo.shape[-1] != 2:
         raise ValueError(f"ab_lo {ab_lo.shape} must be (h, w, 2) matching light_lo {light_lo.shape}")
@@ -68,15 +66,64 @@ def guided_upsample(ab_lo: np.ndarray, light_lo: np.ndarray, light: np.ndarray, 
     guide = light_lo.astype(np.float32)
     mean_i = box(guide)
     var_i = box(guide * guide) - mean_i**2
-    out = np.empty(light.shape + (2,), np.float32)
+    a = np.empty(ab_lo.shape, np.float32)
+    b = np.empty(ab_lo.shape, np.float32)
     for c in range(2):
         p = ab_lo[..., c].astype(np.float32)
         mean_p = box(p)
-        cov = box(guide * p) - mean_i * mean_p
-        a = cov / (var_i + eps)
-        b = mean_p - a * mean_i
-        a_up = resize_plane(box(a), light.shape)
-        b_up = resize_plane(box(b), light.shape)
-        np.multiply(a_up, light, out=a_up)
-        np.add(a_up, b_up, out=out[..., c])
-    return out
+        a_c = (box(guide * p) - mean_i * mean_p) / (var_i + eps)
+        a[..., c] = box(a_c)
+        b[..., c] = box(mean_p - a_c * mean_i)
+    return a, b
+
+
+class GuidedRows:
+    """Evaluate the guided filter's upsampled coefficients on rows of the full-resolution guide.
+
+    Coefficients are upsampled bilinearly (pixel centres aligned, edges clamped): the
+    horizontal pass once at low height, the vertical one per block of rows, so a 50 MP
+    photo never needs full-resolution coefficient planes in memory.
+    """
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, shape: tuple[int, int]) -> None:
+        self.height, width = shape
+        h = a.shape[0]
+        # horizontal pass: (h, w) -> (h, W) per plane
+        self.planes = [resize_plane(x[..., c], (h, width)) for x in (a, b) for c in range(2)]
+        src = (np.arange(self.height, dtype=np.float64) + 0.5) * h / self.height - 0.5
+        src = np.clip(src, 0, h - 1)
+        self.y0 = np.floor(src).astype(np.intp)
+        self.y1 = np.minimum(self.y0 + 1, h - 1)
+        self.wy = (src - self.y0).astype(np.float32)[:, None]
+
+    def ab(self, light_rows: np.ndarray, start: int) -> np.ndarray:
+        """Chroma (n, W, 2) for full-resolution rows ``start : start + n`` given their L."""
+        rows = slice(start, start + light_rows.shape[0])
+        y0, y1, wy = self.y0[rows], self.y1[rows], self.wy[rows]
+        out = np.empty(light_rows.shape + (2,), np.float32)
+        for c in range(2):
+            a, b = self.planes[c], self.planes[2 + c]
+            a_rows = a[y0] + (a[y1] - a[y0]) * wy
+            b_rows = b[y0] + (b[y1] - b[y0]) * wy
+            np.multiply(a_rows, light_rows, out=a_rows)
+            np.add(a_rows, b_rows, out=out[..., c])
+        return out
+
+
+def guided_upsample(ab_lo: np.ndarray, light_lo: np.ndarray, light: np.ndarray, *, radius: int = 2,
+                    eps: float = 4.0) -> np.ndarray:
+    """Upsample ab to the size of ``light`` guided by it (fast guided filter).
+
+    Parameters
+    ----------
+    ab_lo, light_lo, radius, eps
+        As in :func:`guided_coefficients`.
+    light : ndarray, shape (H, W)
+        Full-resolution lightness (0-100), the guide.
+
+    Returns
+    -------
+    ab : ndarray, shape (H, W, 2), float32
+    """
+    a, b = guided_coefficients(ab_lo, light_lo, radius=radius, eps=eps)
+    return GuidedRows(a, b, light.shape).ab(light.astype(np.float32, copy=False), 0)

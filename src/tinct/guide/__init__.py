@@ -14,19 +14,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinct.color.gamut import clip_ab_to_gamut
-from tinct.color.lab import lab_to_rgb
 from tinct.color.upsample import guided_upsample
 from tinct.colorizer import (
     DEFAULT_SIZE,
     DEFAULT_TEMPERATURE,
     Prepared,
+    compose,
     decode_ab,
-    finish,
     light_at,
     predict_logits,
     prepare,
 )
-from tinct.guide.hints import Hint, hints_from_json, hints_from_scribbles, parse_color, parse_hint, rasterize
+from tinct.guide.hints import (
+    Hint,
+    hint_pixels,
+    hints_from_json,
+    hints_from_scribbles,
+    parse_color,
+    parse_hint,
+    rasterize,
+)
 from tinct.guide.levin import PropagationSolver
 
 __all__ = ["Hint", "parse_hint", "parse_color", "hints_from_json", "hints_from_scribbles", "GuidedSession",
@@ -106,16 +113,14 @@ class GuidedSession:
                                                  data_weight=1e-3 if self.logits is not None else 1e-6)
             target = target + self._solver.solve(mask, hint_ab - target)
         lab_grid = clip_ab_to_gamut(np.concatenate([self.light_grid[..., None], target], axis=-1))
-        ab = guided_upsample(lab_grid[..., 1:], self.light_grid, self.prep.light, radius=1)
+        exact = None
         if hints:
             # Hints are exact where they were given (the grid solve is at lower resolution),
             # within the gamut at the photo's own lightness there.
-            mask_full, ab_full = rasterize(list(hints), (h, w))
-            lab_hint = np.concatenate([self.prep.light[mask_full][:, None], ab_full[mask_full]], axis=-1)
-            ab[mask_full] = clip_ab_to_gamut(lab_hint)[:, 1:]
-        lab = np.concatenate([self.prep.light[..., None], ab], axis=-1)
-        del ab
-        return finish(lab_to_rgb(lab), self.prep)
+            ys, xs, values = hint_pixels(list(hints), (h, w))
+            lab = clip_ab_to_gamut(np.concatenate([self.prep.light[ys, xs][:, None], values], axis=-1))
+            exact = (ys, xs, lab[:, 1:])
+        return compose(lab_grid[..., 1:], self.light_grid, self.prep, radius=1, exact=exact)
 
 
 def colorize_guided(image: np.ndarray, *, hints: Sequence[Hint] = (), reference: np.ndarray | None = None,

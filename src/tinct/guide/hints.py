@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Hint", "parse_hint", "parse_color", "hints_from_json", "hints_from_scribbles", "rasterize"]
+__all__ = ["Hint", "parse_hint", "parse_color", "hints_from_json", "hints_from_scribbles", "hint_pixels", "rasterize"]
 
 _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
@@ -123,28 +123,26 @@ def hints_from_scribbles(path: Path, *, max_hints: int = 20000) -> list[Hint]:
     return [Hint(float(x), float(y), tuple(c), 0.0) for x, y, c in zip(xs, ys, cols, strict=True)]
 
 
-def rasterize(hints: list[Hint], shape: tuple[int, int], *,
-              scale: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
-    """Hints as a mask and an ab image on a grid of ``shape``.
+def hint_pixels(hints: list[Hint], shape: tuple[int, int], *,
+                scale: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pixels the hints cover on a grid of ``shape``, with their Lab ab.
 
     ``scale = (sy, sx)`` maps photo pixels to grid pixels (grid size / photo size); a
-    hint's radius scales with the mean of the two.
+    hint's radius scales with the mean of the two. A pixel covered by several hints takes
+    the last one's colour.
 
     Returns
     -------
-    mask : (h, w) bool
-    ab : (h, w, 2) float32 (the hints' Lab a, b; zero elsewhere)
+    ys, xs : (n,) int arrays
+    ab : (n, 2) float32
     """
     from tinct.color.lab import rgb_to_lab
 
     h, w = shape
-    mask = np.zeros(shape, bool)
-    ab = np.zeros(shape + (2,), np.float32)
-    if not hints:
-        return mask, ab
-    hint_ab = rgb_to_lab(np.array([hi.rgb for hi in hints], np.uint8))[:, 1:]
-    yy, xx = np.mgrid[0:h, 0:w]
-    for hi, c in zip(hints, hint_ab, strict=True):
+    ys, xs, abs_ = [np.zeros(0, np.intp)], [np.zeros(0, np.intp)], [np.zeros((0, 2), np.float32)]
+    if hints:
+        hint_ab = rgb_to_lab(np.array([hi.rgb for hi in hints], np.uint8))[:, 1:]
+    for hi, c in zip(hints, hint_ab if hints else [], strict=True):
         # pixel centres: photo pixel x covers [x, x+1), so its centre maps to (x + 0.5) * scale
         cx, cy = (hi.x + 0.5) * scale[1] - 0.5, (hi.y + 0.5) * scale[0] - 0.5
         r = max(hi.radius * (scale[0] + scale[1]) / 2, 0.5)
@@ -152,10 +150,33 @@ def rasterize(hints: list[Hint], shape: tuple[int, int], *,
         y0, y1 = max(0, int(cy - r - 1)), min(h, int(cy + r + 2))
         if x0 >= x1 or y0 >= y1:
             continue
-        disc = (xx[y0:y1, x0:x1] - cx) ** 2 + (yy[y0:y1, x0:x1] - cy) ** 2 <= r * r
+        yy, xx = np.mgrid[y0:y1, x0:x1]
+        disc = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
         if not disc.any():  # a tiny radius between pixel centres: take the nearest pixel
-            disc = np.zeros_like(disc)
-            disc[min(max(int(round(cy)) - y0, 0), y1 - y0 - 1), min(max(int(round(cx)) - x0, 0), x1 - x0 - 1)] = True
-        mask[y0:y1, x0:x1] |= disc
-        ab[y0:y1, x0:x1][disc] = c
+            disc = (yy == min(max(round(cy), y0), y1 - 1)) & (xx == min(max(round(cx), x0), x1 - 1))
+        ys.append(yy[disc])
+        xs.append(xx[disc])
+        abs_.append(np.repeat(c[None].astype(np.float32), int(disc.sum()), axis=0))
+    y, x, ab = np.concatenate(ys), np.concatenate(xs), np.concatenate(abs_)
+    # keep the last hint at each pixel
+    flat = (y * w + x)[::-1]
+    _, first = np.unique(flat, return_index=True)
+    keep = len(flat) - 1 - first
+    return y[keep], x[keep], ab[keep]
+
+
+def rasterize(hints: list[Hint], shape: tuple[int, int], *,
+              scale: tuple[float, float] = (1.0, 1.0)) -> tuple[np.ndarray, np.ndarray]:
+    """Hints as a mask and an ab image on a grid of ``shape`` (see :func:`hint_pixels`).
+
+    Returns
+    -------
+    mask : (h, w) bool
+    ab : (h, w, 2) float32 (the hints' Lab a, b; zero elsewhere)
+    """
+    ys, xs, values = hint_pixels(hints, shape, scale=scale)
+    mask = np.zeros(shape, bool)
+    ab = np.zeros(shape + (2,), np.float32)
+    mask[ys, xs] = True
+    ab[ys, xs] = values
     return mask, ab
