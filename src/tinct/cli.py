@@ -24,23 +24,38 @@ def _err(message: str) -> None:
 
 # ---------------------------------------------------------------- train
 def _cmd_train(args: argparse.Namespace) -> int:
+    from tinct.training import ddp
     from tinct.training.config import load_config
     from tinct.training.loop import train
 
     data = Path(args.data)
     if not data.is_dir():
         raise CliError(f"{data}: not a folder of photos")
+    # --from-pretrained: the finetune preset (shipped weights, lower lr) under any --preset given
+    presets = (["finetune"] if args.from_pretrained else []) + ([args.preset] if args.preset else [])
     try:
-        cfg = load_config(args.config, preset=args.preset, overrides=args.set)
+        cfg = load_config(args.config, preset=presets, overrides=args.set)
     except (ValueError, OSError) as exc:
         raise CliError(str(exc)) from exc
+    if args.folds is not None and args.folds < 2:
+        raise CliError(f"--folds must be at least 2, got {args.folds}")
+    progress = not args.quiet and sys.stderr.isatty()
     try:
-        summary = train(data, Path(args.out), cfg, resume=args.resume, overrides=args.set,
-                        progress=not args.quiet and sys.stderr.isatty())
+        if args.folds:
+            from tinct.training.cv import cross_validate, format_summary
+
+            result = cross_validate(data, Path(args.out), cfg, args.folds, resume=args.resume,
+                                    overrides=args.set, progress=progress)
+            if ddp.rank() == 0:
+                print(format_summary(result))
+                print(f"per-fold runs and cv_summary.json in {args.out}")
+            return EXIT_OK
+        summary = train(data, Path(args.out), cfg, resume=args.resume, overrides=args.set, progress=progress)
     except (ValueError, FileNotFoundError) as exc:
         raise CliError(str(exc)) from exc
-    print(f"trained to step {summary['step']} ({summary['stopped']}); best holdout loss "
-          f"{summary['best_holdout_loss']:.4f}; run folder {args.out}")
+    if ddp.rank() == 0:  # under torchrun, one line from rank 0
+        print(f"trained to step {summary['step']} ({summary['stopped']}); best holdout loss "
+              f"{summary['best_holdout_loss']:.4f}; run folder {args.out}")
     return EXIT_OK
 
 
@@ -322,9 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("data", metavar="DATA", help="folder of colour photos (searched recursively)")
     t.add_argument("--out", required=True, help="run folder: checkpoints, metrics, config")
     t.add_argument("--config", help="TOML file of TrainConfig fields")
-    t.add_argument("--preset", help="named CPU preset (smoke, cpu)")
+    t.add_argument("--preset", help="named CPU preset (smoke, cpu, finetune)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override one field")
     t.add_argument("--resume", action="store_true", help="continue RUN/checkpoint.pt exactly")
+    t.add_argument("--from-pretrained", action="store_true",
+                   help="fine-tune the shipped weights (the finetune preset: lr 3e-4, warmup 50; "
+                        "add --set freeze_encoder=true to train the decoder only)")
+    t.add_argument("--folds", type=int, metavar="K",
+                   help="K-fold cross-validation: K runs in OUT/fold-i/, mean ± std in OUT/cv_summary.json")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_cmd_train)
 

@@ -96,7 +96,12 @@ class GuidedSession:
             return np.zeros(self.grid + (2,), np.float32)
         light_lo = light_at(self.prep.light, self.logits.shape[1:])
         ab_lo = decode_ab(self.logits, light_lo, temperature=temperature, saturation=saturation)
-        return guided_upsample(ab_lo, light_lo, self.light_grid)
+        ab = guided_upsample(ab_lo, light_lo, self.light_grid)
+        if self.reference is not None:
+            from tinct.guide.reference import match_reference_chroma
+
+            ab = match_reference_chroma(self.light_grid, ab, self.reference)
+        return ab
 
     def render(self, hints: Sequence[Hint] = (), *, temperature: float = DEFAULT_TEMPERATURE,
                saturation: float = 1.0) -> np.ndarray:

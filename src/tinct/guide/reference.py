@@ -26,7 +26,13 @@ import numpy as np
 from tinct.color.gamut import ab_bins, ab_histogram, smooth_prior
 from tinct.color.lab import rgb_to_lab
 
-__all__ = ["reference_histogram", "reweight_by_reference"]
+__all__ = ["reference_histogram", "reweight_by_reference", "match_reference_chroma"]
+
+# Half-strength chroma histogram matching after the prior swap: the network decides where
+# colours go, the reference how much of each there is. Chosen on training photos (bsds500,
+# reference = another crop of the same scene): mean ab error 10.5 with the prior swap alone,
+# 9.5 with this step, 10.2 for plain MKL transfer.
+CHROMA_MATCH_STRENGTH = 0.5
 
 
 def reference_histogram(reference: np.ndarray, *, max_pixels: int = 200_000, seed: int = 0) -> np.ndarray:
@@ -55,3 +61,18 @@ def reweight_by_reference(logits: np.ndarray, reference: np.ndarray, *, model: s
     if counts.shape == (q,) and counts.sum() > 0:
         shift -= gamma * np.log(smooth_prior(counts) + eps)
     return logits + shift.astype(np.float32)[:, None, None]
+
+
+def match_reference_chroma(light: np.ndarray, ab: np.ndarray, reference: np.ndarray, *,
+                           strength: float = CHROMA_MATCH_STRENGTH) -> np.ndarray:
+    """Move the chroma distribution of (light, ab) part-way to the reference's.
+
+    Per-channel histogram matching in RGB with the lightness kept
+    (:func:`tinct.match.transfer` with ``preserve_luminance``), returned as ab.
+    """
+    from tinct.color.lab import lab_to_rgb
+    from tinct.match import transfer
+
+    rgb = lab_to_rgb(np.concatenate([light[..., None], ab], axis=-1))
+    matched = transfer(rgb, reference, "hm", preserve_luminance=True, strength=strength)
+    return rgb_to_lab(matched)[..., 1:]

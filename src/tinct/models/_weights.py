@@ -72,7 +72,8 @@ def read_weights(path: Path) -> dict[str, Any]:
                 "extra": json.loads(payload.get("extra", "{}"))}
     if "model" in payload and "net_config" in payload:  # a training checkpoint
         return {"state_dict": payload["model"], "config": payload["net_config"],
-                "extra": {"step": payload["step"], "train_config": payload["config"]}}
+                "extra": {"step": payload["step"], "train_config": payload["config"],
+                          "prior": [float(v) for v in payload.get("prior", [])]}}
     raise WeightsError(f"{path}: not a tinct weight file (no state_dict/config)")
 
 

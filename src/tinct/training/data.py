@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,10 +35,26 @@ class PhotoSet:
         return len(self.images)
 
 
+def _unit_hash(path: Path) -> float:
+    """A number in [0, 1) fixed by the file's bytes (not its name, folder or order)."""
+    digest = hashlib.sha1(path.read_bytes()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
 def split_of(path: Path, holdout_fraction: float) -> str:
     """'holdout' or 'train', fixed by a hash of the file's bytes (not its name or order)."""
-    digest = hashlib.sha1(path.read_bytes()).digest()
-    return "holdout" if int.from_bytes(digest[:4], "big") / 2**32 < holdout_fraction else "train"
+    return "holdout" if _unit_hash(path) < holdout_fraction else "train"
+
+
+def fold_of(path: Path, k: int) -> int:
+    """The cross-validation fold (0 .. k-1) of a photo, fixed by the same hash as :func:`split_of`.
+
+    Fold 0 of ``k`` folds is the holdout of ``split_of(path, 1 / k)``; a photo keeps its
+    fold when files are renamed, moved or added.
+    """
+    if k < 2:
+        raise ValueError(f"cross-validation needs k >= 2 folds, got {k}")
+    return min(k - 1, int(_unit_hash(path) * k))
 
 
 def _is_gray(rgb: np.ndarray) -> bool:
@@ -47,17 +64,24 @@ def _is_gray(rgb: np.ndarray) -> bool:
 
 
 def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: int, min_side: int,
-                group_weights: dict[str, float] | None = None) -> PhotoSet:
+                group_weights: dict[str, float] | None = None,
+                is_holdout: Callable[[Path], bool] | None = None) -> PhotoSet:
     """Decode every colour photo under ``root`` that falls in ``split``.
 
     Grayscale, tiny and unreadable files are skipped and counted in ``skipped``.
     The group of a photo is its first folder under ``root``; its sampling weight is
-    ``group_weights.get(group, 1)``.
+    ``group_weights.get(group, 1)``. ``is_holdout`` (e.g. "is in fold 2", see
+    :func:`fold_of`) replaces the ``holdout_fraction`` split when given.
     """
+    def split_here(path: Path) -> str:
+        if is_holdout is None:
+            return split_of(path, holdout_fraction)
+        return "holdout" if is_holdout(path) else "train"
+
     images, paths, weights = [], [], []
     skipped = {"gray": 0, "tiny": 0, "unreadable": 0}
     for path in find_images([root]):
-        if split_of(path, holdout_fraction) != split:
+        if split_here(path) != split:
             continue
         try:
             with Image.open(path) as im:
@@ -151,5 +175,5 @@ def ab_prior_counts(photos: PhotoSet, *, pixels_per_photo: int = 256, seed: int 
     return counts
 
 
-__all__ = ["PhotoSet", "load_photos", "split_of", "random_crop", "center_crop", "make_batch",
+__all__ = ["PhotoSet", "load_photos", "split_of", "fold_of", "random_crop", "center_crop", "make_batch",
            "Batch", "ab_prior_counts"]

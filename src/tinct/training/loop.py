@@ -5,6 +5,9 @@
 RUN/ receives ``config.json`` (resolved), ``metrics.jsonl`` (one line per log/eval),
 ``checkpoint.pt`` (latest: model, optimizer, step, RNG, config, prior; written atomically),
 ``best.pt`` (best holdout loss) and ``loss.png``.
+
+Started by ``torchrun`` the same loop trains data-parallel: see :mod:`tinct.training.ddp`
+(each rank trains on its slice of the global batch; rank 0 evaluates and writes RUN/).
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ import math
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from tinct.training import ddp
 from tinct.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -58,11 +63,13 @@ RESUMABLE_OVERRIDES = frozenset({"threads", "max_minutes", "log_every", "eval_ev
 
 
 def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
-          overrides: list[str] | None = None) -> dict:
+          overrides: list[str] | None = None, is_holdout: Callable[[Path], bool] | None = None) -> dict:
     """Train a ColorNet on the photos under ``data``; returns the final summary dict.
 
     With ``resume`` the run continues from ``out/checkpoint.pt`` with the checkpoint's
     own config; ``overrides`` (``key=value``) may then change only RESUMABLE_OVERRIDES.
+    ``is_holdout(path)`` picks the holdout photos (cross-validation passes "in fold i");
+    by default it is the ``cfg.holdout_fraction`` hash split.
     """
     import torch
 
@@ -71,6 +78,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     from tinct.training.data import ab_prior_counts, center_crop, load_photos, make_batch, random_crop
     from tinct.training.loss import rebalanced_soft_ce
 
+    dist = ddp.init()  # one process unless started by torchrun
     out.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -85,12 +93,14 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
             raise ValueError(f"cannot change {fixed} when resuming; only {sorted(RESUMABLE_OVERRIDES)}")
         # a resumed run keeps its own config (apart from speed/bookkeeping fields)
         cfg = TrainConfig(**state["config"]).with_overrides(overrides or [])
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
+    ddp.check_batch_size(cfg.batch_size, dist)
+    if dist.main:
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     # ---- data: decode once, split by hash, rebalancing weights from the training prior
     t0 = time.time()
     kw = dict(holdout_fraction=cfg.holdout_fraction, load_short=cfg.load_short, min_side=cfg.min_side,
-              group_weights=cfg.group_weights)
+              group_weights=cfg.group_weights, is_holdout=is_holdout)
     photos = load_photos(data, split="train", **kw)
     holdout = load_photos(data, split="holdout", **kw)
     if len(photos) < 2 or len(holdout) < 1:
@@ -100,7 +110,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     log.info("data: %d train, %d holdout photos in %.0fs; skipped %s", len(photos), len(holdout),
              time.time() - t0, skipped)
     prior = np.asarray(state["prior"]) if state else ab_prior_counts(photos, seed=cfg.seed)
-    class_w = torch.from_numpy(rebalance_weights(prior, lam=cfg.rebalance_lambda))
+    class_w = torch.from_numpy(rebalance_weights(prior, lam=cfg.rebalance_lambda)).to(dist.device)
     bins = torch.from_numpy(ab_bins())
     hold_crops = [center_crop(im, size=cfg.crop) for im in holdout.images]
 
@@ -115,6 +125,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         model.load_state_dict(load_model(cfg.init_from).state_dict())
     elif state is None and cfg.pretrained:
         model.load_pretrained_encoder()
+    model.to(dist.device)
+    net = ddp.wrap(model, dist)  # DistributedDataParallel under torchrun: averages the gradients
     enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
     dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
     if cfg.freeze_encoder:
@@ -147,10 +159,10 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         n = min(len(hold_crops), cfg.eval_batches * cfg.batch_size)
         for i in range(0, n, cfg.batch_size):
             b = make_batch(hold_crops[i:i + cfg.batch_size], k=cfg.soft_k, sigma=cfg.soft_sigma)
-            logits = model(torch.from_numpy(b.light))
-            losses.append(rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx),
-                                             torch.from_numpy(b.target_w), class_w).item())
-            ab = annealed_mean(logits.numpy(), temperature=0.38, axis=1)
+            logits = model(torch.from_numpy(b.light).to(dist.device))
+            losses.append(rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx).to(dist.device),
+                                             torch.from_numpy(b.target_w).to(dist.device), class_w).item())
+            ab = annealed_mean(logits.cpu().numpy(), temperature=0.38, axis=1)
             errs.append(float(np.linalg.norm(ab - b.ab, axis=-1).mean()))
         model.train()
         return {"holdout_loss": float(np.mean(losses)), "holdout_ab_err": float(np.mean(errs))}
@@ -162,9 +174,15 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         stop["why"] = signal.Signals(signum).name
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    metrics = open(out / "metrics.jsonl", "a")
+    metrics = open(out / "metrics.jsonl", "a") if dist.main else None  # only rank 0 writes RUN/
+
+    def record(row: dict) -> None:
+        if metrics is not None:
+            metrics.write(json.dumps(row) + "\n")
+            metrics.flush()
+
     bar = None
-    if progress:
+    if progress and dist.main:
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
@@ -179,10 +197,11 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
             pick = rng.choice(len(photos), size=cfg.batch_size, p=photos.weights)
             crops = [random_crop(photos.images[i], rng, size=cfg.crop, scale_min=cfg.scale_min,
                                  rotate_deg=cfg.rotate_deg) for i in pick]
+            crops = ddp.shard(crops, dist)  # every rank drew the same global batch; keep this rank's slice
             b = make_batch(crops, k=cfg.soft_k, sigma=cfg.soft_sigma)
-            logits = model(torch.from_numpy(b.light))
-            loss = rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx), torch.from_numpy(b.target_w),
-                                      class_w)
+            logits = net(torch.from_numpy(b.light).to(dist.device))
+            loss = rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx).to(dist.device),
+                                      torch.from_numpy(b.target_w).to(dist.device), class_w)
             total = loss + cfg.l1 * sum(p.abs().sum() for p in dec) if cfg.l1 else loss
             opt.zero_grad(set_to_none=True)
             total.backward()
@@ -196,43 +215,51 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
             if step % cfg.log_every == 0:
                 ips = seen / (time.time() - tick)
                 seen, tick = 0, time.time()
-                row = {"kind": "train", "step": step, "loss": loss.item(), "lr": lr, "img_per_s": ips,
+                batch_loss = ddp.mean_over_ranks(loss.item(), dist)  # the whole batch's loss
+                row = {"kind": "train", "step": step, "loss": batch_loss, "lr": lr, "img_per_s": ips,
                        "elapsed_s": time.time() - start}
-                metrics.write(json.dumps(row) + "\n")
-                metrics.flush()
+                record(row)
                 if bar is None:
-                    log.info("step %d loss %.4f lr %.2e %.1f img/s", step, loss.item(), lr, ips)
-            if step % cfg.eval_every == 0 or step == cfg.max_steps:
+                    log.info("step %d loss %.4f lr %.2e %.1f img/s", step, batch_loss, lr, ips)
+            if dist.main and (step % cfg.eval_every == 0 or step == cfg.max_steps):
                 ev = evaluate()
                 improved = ev["holdout_loss"] < best
                 if improved:
                     best, bad_evals = ev["holdout_loss"], 0
                 else:
                     bad_evals += 1
-                metrics.write(json.dumps({"kind": "eval", "step": step, **ev}) + "\n")
-                metrics.flush()
+                record({"kind": "eval", "step": step, **ev})
                 log.info("eval step %d: %s%s", step, ev, " (best)" if improved else "")
                 if improved:
                     checkpoint(out / "best.pt")
                 if bad_evals >= cfg.patience:
                     stop["why"] = f"early stop: no holdout improvement in {cfg.patience} evals"
-            if step % cfg.checkpoint_every == 0:
+            if dist.main and step % cfg.checkpoint_every == 0:
                 checkpoint(ckpt_path)
             if cfg.max_minutes and (time.time() - start) / 60 > cfg.max_minutes:
                 stop["why"] = f"time budget of {cfg.max_minutes} min reached"
-            if stop["why"]:
+            if ddp.any_rank(bool(stop["why"]), dist):  # all ranks stop at the same step
+                stop["why"] = stop["why"] or "stopped with another rank"
                 break
     finally:
-        checkpoint(ckpt_path)
-        metrics.close()
+        if dist.main:
+            checkpoint(ckpt_path)
+        if metrics is not None:
+            metrics.close()
         if bar is not None:
             bar.close()
         for s, handler in old.items():
             signal.signal(s, handler)
-    _plot_losses(out)
     summary = {"step": step, "best_holdout_loss": best, "stopped": stop["why"] or "max_steps",
                "train_photos": len(photos), "holdout_photos": len(holdout), "skipped": skipped}
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if dist.active:
+        in_sync = ddp.weights_in_sync(model, dist)  # DDP keeps replicas identical; verify it did
+        if not in_sync:
+            log.warning("the ranks ended with different weights")
+        summary["ddp"] = {"world_size": dist.world_size, "backend": dist.backend, "weights_in_sync": in_sync}
+    if dist.main:
+        _plot_losses(out)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2))
     log.info("done: %s", summary)
     return summary
 
