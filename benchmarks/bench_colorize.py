@@ -176,8 +176,11 @@ def write_results(section: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip 12 MP and the batch run")
+    ap.add_argument("--huge", action="store_true", help="also a 50 MP scan (target: peak RSS <= 2 GB)")
     args = ap.parse_args()
     sizes = [0.25, 1, 4] if args.quick else [0.25, 1, 4, 12]
+    if args.huge:
+        sizes.append(50)
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         e2e = bench_end_to_end(sizes, tmp)

@@ -60,13 +60,12 @@ def plan_jobs(inputs: Sequence[str], outdir: Path, *, fmt: str | None = None, su
     return jobs
 
 
-def run_jobs(jobs: Iterable[Job], work: Callable[[Job], None], *, overwrite: bool = False, workers: int = 1,
-             progress: bool = False, desc: str = "photos") -> Report:
-    """Run ``work`` on every job; a failing photo is reported and the batch goes on."""
+def triage(jobs: Iterable[Job], *, overwrite: bool = False) -> tuple[list[Job], Report]:
+    """The jobs still to run, and a report that already lists the skipped outputs (they exist;
+    ``overwrite`` redoes them) and the refused ones (the output would overwrite an input)."""
     jobs = list(jobs)
     sources = [j.source for j in jobs]
     report = Report()
-    start = time.time()
     todo: list[Job] = []
     for job in jobs:
         if any(same_file(job.output, s) for s in sources):
@@ -75,18 +74,31 @@ def run_jobs(jobs: Iterable[Job], work: Callable[[Job], None], *, overwrite: boo
             report.skipped.append(str(job.output))
         else:
             todo.append(job)
+    return todo, report
+
+
+def run_one(job: Job, work: Callable[[Job], None]) -> str | None:
+    """Run ``work(job)`` (making the output's folder first); None, or the one-line reason it failed."""
+    try:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        work(job)
+        return None
+    except ImageError as exc:
+        return str(exc)
+    except (OSError, ValueError) as exc:
+        return f"{job.source}: {exc}"
+    except MemoryError:
+        return f"{job.source}: out of memory (try a smaller --size or fewer --workers)"
+
+
+def run_jobs(jobs: Iterable[Job], work: Callable[[Job], None], *, overwrite: bool = False, workers: int = 1,
+             progress: bool = False, desc: str = "photos") -> Report:
+    """Run ``work`` on every job; a failing photo is reported and the batch goes on."""
+    start = time.time()
+    todo, report = triage(jobs, overwrite=overwrite)
 
     def one(job: Job) -> tuple[Job, str | None]:
-        try:
-            job.output.parent.mkdir(parents=True, exist_ok=True)
-            work(job)
-            return job, None
-        except ImageError as exc:
-            return job, str(exc)
-        except (OSError, ValueError) as exc:
-            return job, f"{job.source}: {exc}"
-        except MemoryError:
-            return job, f"{job.source}: out of memory (try a smaller --size or fewer --workers)"
+        return job, run_one(job, work)
 
     bar = None
     if progress and todo:

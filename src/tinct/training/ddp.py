@@ -145,12 +145,15 @@ def mean_over_ranks(value: float, dist: Dist) -> float:
     return float(t.item()) / dist.world_size
 
 
-def state_digest(model: Any) -> str:
-    """sha256 of a model's parameters and buffers (names, dtypes, shapes and bytes)."""
+def state_digest(model: Any, *, buffers: bool = True) -> str:
+    """sha256 of a model's parameters (and buffers): names, dtypes, shapes and bytes."""
     import torch
 
+    tensors = dict(model.named_parameters())
+    if buffers:
+        tensors.update(model.named_buffers())
     h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
+    for name, tensor in sorted(tensors.items()):
         t = tensor.detach().cpu().contiguous().reshape(-1)
         h.update(f"{name}:{t.dtype}:{tuple(tensor.shape)}".encode())
         h.update(t.view(torch.uint8).numpy().tobytes())
@@ -158,13 +161,18 @@ def state_digest(model: Any) -> str:
 
 
 def weights_in_sync(model: Any, dist: Dist) -> bool:
-    """Whether every rank holds bit-identical weights (a collective; True outside torchrun)."""
+    """Whether every rank holds bit-identical parameters (a collective; True outside torchrun).
+
+    Buffers (BatchNorm running statistics) are left out: DDP copies rank 0's to every rank
+    at the start of each forward pass, so after the last step each rank holds the statistics
+    of its own last slice; the checkpoint keeps rank 0's.
+    """
     if not dist.active:
         return True
     import torch
     import torch.distributed as td
 
-    digest = int(state_digest(model)[:15], 16)  # fits an int64
+    digest = int(state_digest(model, buffers=False)[:15], 16)  # fits an int64
     mine = torch.tensor([digest], dtype=torch.int64, device=dist.device)
     everyone = [torch.zeros_like(mine) for _ in range(dist.world_size)]
     td.all_gather(everyone, mine)

@@ -1,0 +1,89 @@
+"""Cross-validation folds (--folds) and fine-tuning the shipped weights (--from-pretrained)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+torch = pytest.importorskip("torch")
+
+from tinct.cli import main  # noqa: E402
+from tinct.training.config import PRESETS, load_config  # noqa: E402
+from tinct.training.data import fold_of, split_of  # noqa: E402
+
+SMOKE = ["--preset", "smoke", "--set", "pretrained=false", "--set", "max_steps=3", "--set", "threads=1", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory, photos):
+    root = tmp_path_factory.mktemp("cv_data")
+    rng = np.random.default_rng(2)
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        img = photos[name]
+        for k in range(3):
+            y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
+            Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}.png")
+    return root
+
+
+def test_fold_of_is_a_stable_partition(tiny_data, tmp_path):
+    files = sorted(tiny_data.glob("*.png"))
+    folds = [fold_of(f, 3) for f in files]
+    assert set(folds) <= {0, 1, 2} and folds == [fold_of(f, 3) for f in files]
+    moved = tmp_path / "renamed.png"
+    moved.write_bytes(files[0].read_bytes())
+    assert fold_of(moved, 3) == folds[0]  # by content, not by name
+    # fold 0 of k is the holdout of split_of with fraction 1/k
+    assert all((fold_of(f, 4) == 0) == (split_of(f, 0.25) == "holdout") for f in files)
+    with pytest.raises(ValueError):
+        fold_of(files[0], 1)
+
+
+def test_folds_train_k_runs_and_summarise(tiny_data, tmp_path, capsys):
+    run = tmp_path / "cv"
+    assert main(["train", str(tiny_data), "--out", str(run), "--folds", "2", *SMOKE]) == 0
+    cv = json.loads((run / "cv_summary.json").read_text())
+    assert cv["folds"] == 2 and [f["fold"] for f in cv["per_fold"]] == [0, 1]
+    for key in ("holdout_loss", "holdout_ab_err"):
+        values = [f[key] for f in cv["per_fold"]]
+        assert cv[key]["mean"] == pytest.approx(np.mean(values))
+        assert cv[key]["std"] == pytest.approx(np.std(values, ddof=1))
+    # the two holdouts are the two folds: disjoint, and together every photo
+    n = sum(f["holdout_photos"] for f in cv["per_fold"])
+    assert n == 12 and all(f["train_photos"] + f["holdout_photos"] == 12 for f in cv["per_fold"])
+    for i in range(2):
+        assert (run / f"fold-{i}" / "best.pt").exists()
+    assert "holdout_ab_err" in capsys.readouterr().out
+    # --resume keeps finished folds
+    before = (run / "fold-0" / "metrics.jsonl").read_text()
+    assert main(["train", str(tiny_data), "--out", str(run), "--folds", "2", "--resume", "--quiet"]) == 0
+    assert (run / "fold-0" / "metrics.jsonl").read_text() == before
+    assert main(["train", str(tiny_data), "--out", str(run), "--folds", "1", "--quiet"]) == 2
+
+
+def test_finetune_preset_and_from_pretrained(tiny_data, tmp_path):
+    cfg = load_config(preset=["finetune", "smoke"])
+    assert cfg.init_from == "default" and cfg.lr == 3e-4 and cfg.crop == 64
+    assert cfg.warmup_steps == PRESETS["smoke"]["warmup_steps"]  # a later preset wins
+    assert load_config(preset="finetune").warmup_steps == 50
+    run = tmp_path / "ft"
+    assert main(["train", str(tiny_data), "--out", str(run), "--from-pretrained", *SMOKE,
+                 "--set", "freeze_encoder=true", "--set", "holdout_fraction=0.3"]) == 0
+    assert json.loads((run / "config.json").read_text())["init_from"] == "default"
+    from tinct.models._weights import load_model
+
+    shipped = load_model("default").state_dict()
+    tuned = torch.load(run / "checkpoint.pt", weights_only=True)["model"]
+    enc = [k for k in tuned if k.startswith("encoder.") and tuned[k].is_floating_point()
+           and "running" not in k]
+    dec = [k for k in tuned if not k.startswith("encoder.") and tuned[k].is_floating_point()]
+    assert all(torch.equal(tuned[k], shipped[k]) for k in enc)  # frozen: the shipped encoder
+    assert any(not torch.equal(tuned[k], shipped[k]) for k in dec)  # the decoder learnt
