@@ -92,8 +92,8 @@ class TrainConfig:
 # CPU presets: "smoke" is a seconds-long run, "cpu" the shipped recipe on ../shared/data/train,
 # "finetune" adapts the shipped weights to a folder of your own photos (`tinct train --from-pretrained`):
 # a lower peak lr and a short warmup, frequent evaluations since the run is short. Add
-# `--set freeze_encoder=true` to train only the decoder (about 40% faster per step, fewer
-# parameters to overfit a small folder; see docs/training.md for what each choice measured).
+# `--set freeze_encoder=true` to train only the decoder (no backward pass through the encoder,
+# fewer parameters to overfit a small folder; see docs/training.md).
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": dict(crop=64, load_short=80, batch_size=4, max_steps=6, eval_every=3, eval_batches=1,
                   checkpoint_every=3, warmup_steps=2, log_every=1),
