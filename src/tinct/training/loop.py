@@ -152,6 +152,11 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
                       "net_config": net_cfg.to_dict(), "prior": prior.tolist(),
                       "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, path)
 
+    def train_mode() -> None:
+        model.train()
+        if cfg.freeze_encoder:  # a frozen encoder keeps its BatchNorm statistics too (no drift)
+            model.encoder.eval()
+
     @torch.no_grad()
     def evaluate() -> dict[str, float]:
         model.eval()
@@ -164,7 +169,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
                                              torch.from_numpy(b.target_w).to(dist.device), class_w).item())
             ab = annealed_mean(logits.cpu().numpy(), temperature=0.38, axis=1)
             errs.append(float(np.linalg.norm(ab - b.ab, axis=-1).mean()))
-        model.train()
+        train_mode()
         return {"holdout_loss": float(np.mean(losses)), "holdout_ab_err": float(np.mean(errs))}
 
     # ---- stop cleanly on SIGINT/SIGTERM: finish the step, checkpoint, exit
@@ -187,7 +192,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
 
         bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
     start, seen, tick = time.time(), 0, time.time()
-    model.train()
+    train_mode()
     try:
         while step < cfg.max_steps:
             # one step: sample photos by weight, augment, encode targets, forward/backward
