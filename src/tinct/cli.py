@@ -139,6 +139,20 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
             out = tinct.colorize(image, hints=hints, reference=reference, **options)
         imwrite(job.output, out, like=job.source, quality=args.quality)
 
+    if args.scheduler:
+        if hints:
+            raise CliError("hints apply to one photo; --scheduler is for folders")
+        from tinct.distributed import run_distributed
+
+        opts = dict(options, quality=args.quality, max_pixels=args.max_pixels, reference=reference)
+        try:
+            report = run_distributed(jobs, opts, args.scheduler, overwrite=args.overwrite,
+                                     progress=_progress_wanted(args))
+        except ImportError as exc:
+            raise CliError(str(exc)) from exc
+        except (ValueError, OSError) as exc:  # bad local:N, unreachable scheduler
+            raise CliError(f"--scheduler {args.scheduler}: {exc}") from exc
+        return _finish_batch(report, args, "colorized")
     workers = args.workers or default_workers()
     _limit_torch_threads(workers)
     report = run_jobs(jobs, work, overwrite=args.overwrite, workers=workers, progress=_progress_wanted(args))
@@ -330,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--hints", metavar="FILE", help="hints as JSON (see docs/hints.md)")
     c.add_argument("--scribbles", metavar="PNG", help="colour strokes on a transparent or gray layer")
     c.add_argument("--reference", metavar="PHOTO", help="a colour photo whose colours steer the result")
+    c.add_argument("--scheduler", metavar="ADDRESS",
+                   help="colorize on a Dask cluster: tcp://host:8786, or local:N worker processes "
+                        "(pip install 'tinct[distributed]')")
     _add_batch_options(c)
     c.set_defaults(func=_cmd_colorize)
 
