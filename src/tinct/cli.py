@@ -252,7 +252,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ev = evaluate(args.data, args.method or ["auto", "gray"], size=args.size, limit=args.limit,
                       reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
                       progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
-                      temperature=args.temperature)
+                      temperature=args.temperature, work_size=args.work_size)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
@@ -399,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--limit", type=int, help="score only the first N photos")
     v.add_argument("--reference", metavar="PHOTO", help="colour donor for transfer:METHOD")
     v.add_argument("--temperature", type=float, default=0.38)
+    v.add_argument("--work-size", type=int, default=256, help="the network's working resolution (short side)")
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
     v.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     v.add_argument("--quiet", action="store_true")

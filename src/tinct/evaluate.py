@@ -47,7 +47,8 @@ def _mean_colour(gray: np.ndarray, original: np.ndarray) -> np.ndarray:
     return np.round(lab_to_rgb(lab) * 255).astype(np.uint8)
 
 
-def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = 0.38) -> Method:
+def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = 0.38,
+                work_size: int = 256) -> Method:
     """A method by name: auto[:WEIGHTS], gray, mean-colour, transfer:METHOD."""
     if name == "gray":
         return lambda gray, _orig: gray
@@ -57,7 +58,7 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
         from tinct.colorizer import colorize_auto
 
         model = name.partition(":")[2] or "default"
-        return lambda gray, _orig: colorize_auto(gray, model=model, temperature=temperature)
+        return lambda gray, _orig: colorize_auto(gray, model=model, temperature=temperature, size=work_size)
     if name.startswith("transfer:"):
         from tinct.match import METHODS, transfer
 
@@ -105,13 +106,13 @@ class Evaluation:
 
 def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 256, limit: int | None = None,
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
-             semantic: bool = True, temperature: float = 0.38) -> Evaluation:
+             semantic: bool = True, temperature: float = 0.38, work_size: int = 256) -> Evaluation:
     """Score ``methods`` on the colour photos under ``data`` (see the module docstring)."""
     from tinct import metrics
 
     if not methods:
         raise ValueError("give at least one method")
-    fns = {m: make_method(m, reference=reference, temperature=temperature) for m in methods}
+    fns = {m: make_method(m, reference=reference, temperature=temperature, work_size=work_size) for m in methods}
     photos, errors = load_photos(data, size=size, limit=limit)
     if not photos:
         raise ValueError(f"no colour photos found in {', '.join(map(str, data))}")
@@ -122,7 +123,8 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     outputs_cf = {m: [] for m in methods}
     gt_cf = []
     ev = Evaluation(list(methods), config={"size": size, "photos": len(photos), "unreadable": errors,
-                                            "temperature": temperature, "data": [str(d) for d in data]})
+                                            "temperature": temperature, "work_size": work_size,
+                                            "data": [str(d) for d in data]})
     top_gt, top_out = [], {m: [] for m in methods}
     bar = None
     if progress:
