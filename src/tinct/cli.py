@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinct import __version__
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
 from tinct.io import ImageError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -335,10 +336,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders (searched recursively)")
     c.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     c.add_argument("--model", default="default", help="weight file (default: the shipped network)")
-    c.add_argument("--temperature", type=float, default=0.38,
-                   help="annealed-mean temperature in (0, 1]: lower = more vivid (default 0.38)")
+    c.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                   help=f"annealed-mean temperature in (0, 1]: lower = more vivid (default {DEFAULT_TEMPERATURE})")
     c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier (default 1)")
-    c.add_argument("--size", type=int, default=256, help="network working resolution, short side (default 256)")
+    c.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                   help=f"network working resolution, short side (default {DEFAULT_SIZE})")
     c.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
                    help="a colour hint at pixel X,Y (repeatable)")
     c.add_argument("--hints", metavar="FILE", help="hints as JSON (see docs/hints.md)")
@@ -398,8 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--size", type=int, default=256, help="short side the photos are scored at (default 256)")
     v.add_argument("--limit", type=int, help="score only the first N photos")
     v.add_argument("--reference", metavar="PHOTO", help="colour donor for transfer:METHOD")
-    v.add_argument("--temperature", type=float, default=0.38)
-    v.add_argument("--work-size", type=int, default=256, help="the network's working resolution (short side)")
+    v.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
+    v.add_argument("--work-size", type=int, default=DEFAULT_SIZE, help="the network's working resolution (short side)")
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
     v.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     v.add_argument("--quiet", action="store_true")
@@ -411,8 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--k", type=int, default=5, help="candidate colours per region (default 5)")
     x.add_argument("--point", metavar="X,Y", help="also suggest colours for this pixel and explain its colour")
     x.add_argument("--model", default="default")
-    x.add_argument("--size", type=int, default=256)
-    x.add_argument("--temperature", type=float, default=0.38)
+    x.add_argument("--size", type=int, default=DEFAULT_SIZE)
+    x.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     x.set_defaults(func=_cmd_explain)
 
     from tinct.io import DEFAULT_MAX_PIXELS
@@ -427,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--temp-dir", help="where uploads are kept while the server runs (removed at exit)")
     w.add_argument("--threads", type=int, help="torch threads")
     w.add_argument("--model", default="default")
-    w.add_argument("--size", type=int, default=256)
+    w.add_argument("--size", type=int, default=DEFAULT_SIZE)
     w.set_defaults(func=_cmd_serve)
     return p
 

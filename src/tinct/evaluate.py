@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from tinct.color.lab import lab_to_rgb, rgb_to_lab
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
 from tinct.io import ImageError, find_images, imread
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,8 @@ def _mean_colour(gray: np.ndarray, original: np.ndarray) -> np.ndarray:
     return np.round(lab_to_rgb(lab) * 255).astype(np.uint8)
 
 
-def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = 0.38,
-                work_size: int = 256) -> Method:
+def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = DEFAULT_TEMPERATURE,
+                work_size: int = DEFAULT_SIZE) -> Method:
     """A method by name: auto[:WEIGHTS], gray, mean-colour, transfer:METHOD."""
     if name == "gray":
         return lambda gray, _orig: gray
@@ -106,7 +107,8 @@ class Evaluation:
 
 def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 256, limit: int | None = None,
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
-             semantic: bool = True, temperature: float = 0.38, work_size: int = 256) -> Evaluation:
+             semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE,
+             work_size: int = DEFAULT_SIZE) -> Evaluation:
     """Score ``methods`` on the colour photos under ``data`` (see the module docstring)."""
     from tinct import metrics
 

@@ -299,7 +299,7 @@
     input.addEventListener("input", () => { updateLookOutputs(); renderSoon(); });
   }
   el.resetLook.addEventListener("click", () => {
-    el.temperature.value = "0.38";
+    el.temperature.value = "0.5";
     el.saturation.value = "1";
     updateLookOutputs();
     requestRender();
