@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from tinct.batch import plan_jobs  # noqa: E402
 from tinct.cli import main  # noqa: E402
+from tinct.colorizer import DEFAULT_TEMPERATURE  # noqa: E402
 from tinct.distributed import run_distributed  # noqa: E402
 
 
@@ -36,7 +37,8 @@ def test_cluster_matches_local_run_and_reruns_skip(gray_folder, tmp_path):
     # the local reference: the CLI's own thread pool (exit 1: broken.jpg fails)
     assert main(["colorize", str(gray_folder), "-o", str(local), "--size", "64", "--workers", "2", "-q"]) == 1
     torch.set_num_threads(1)
-    options = {"model": "default", "size": 64, "temperature": 0.38, "saturation": 1.0, "quality": 95}
+    options = {"model": "default", "size": 64, "temperature": DEFAULT_TEMPERATURE, "saturation": 1.0,
+               "quality": 95}
     jobs = plan_jobs([str(gray_folder)], remote)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:

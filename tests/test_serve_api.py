@@ -139,7 +139,9 @@ def test_info_lists_methods_and_limits(client):
     info = client.get("/api/info").json()
     assert "mkl" in info["methods"] and "hm-mkl-hm" in info["methods"]
     assert info["limits"]["max_upload_mb"] == 25 and info["limits"]["max_jobs"] == 2 and info["limits"]["queue"] == 4
-    assert info["defaults"]["temperature"] == pytest.approx(0.38)
+    from tinct.colorizer import DEFAULT_TEMPERATURE
+
+    assert info["defaults"]["temperature"] == pytest.approx(DEFAULT_TEMPERATURE)
 
 
 # ----------------------------------------------------------------------------- upload

@@ -56,6 +56,7 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
 from tinct.io import DEFAULT_MAX_PIXELS, ImageError, imread, imwrite
 
 __all__ = ["create_app", "run", "JobLimiter"]
@@ -63,7 +64,6 @@ __all__ = ["create_app", "run", "JobLimiter"]
 log = logging.getLogger("tinct.serve")
 
 STATIC = Path(__file__).resolve().parent / "static"
-DEFAULT_TEMPERATURE = 0.5  # as tinct.colorizer (not imported here: that would pull in the model code early)
 PREVIEW_MAX = 4096  # largest preview side the API renders
 Fmt = Literal["png", "jpeg"]
 Resp = Literal["image", "json"]
@@ -518,7 +518,7 @@ def _check_method(method: str) -> str:
 
 def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MAX_PIXELS, max_jobs: int = 2,
                queue: int = 4, temp_dir: str | os.PathLike | None = None, upload_ttl: float = 3600.0,
-               max_uploads: int = 32, model: str = "default", size: int = 192) -> FastAPI:
+               max_uploads: int = 32, model: str = "default", size: int = DEFAULT_SIZE) -> FastAPI:
     """The ``tinct serve`` application: the page at ``/``, the JSON API under ``/api``.
 
     Parameters
