@@ -40,7 +40,7 @@ __all__ = ["Hint", "parse_hint", "parse_color", "hints_from_json", "hints_from_s
            "colorize_guided", "ENGINES"]
 
 ENGINES = ("auto", "levin")  # network + hints, or hints alone (no network)
-SOLVE_SIZE = 256  # short side of the grid the hints are propagated on
+SOLVE_SIZE = 192  # short side of the grid the hints are propagated on (as the working size)
 
 
 def solve_shape(height: int, width: int, size: int = SOLVE_SIZE) -> tuple[int, int]:
