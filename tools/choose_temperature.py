@@ -3,8 +3,8 @@
     python tools/choose_temperature.py HOLDOUT_DIR --model PATH
 
 HOLDOUT_DIR holds the photos `tinct train` kept out by hash (holdout_fraction). For each
-(working size, temperature) the photos are colorized and scored; the model card's choice is
-the highest class-rebalanced AuC whose PSNR stays within 0.5 dB of gray.
+(working size, temperature) the photos are colorized and scored; the model card states the
+rule used to pick the defaults from this table.
 """
 
 from __future__ import annotations
