@@ -215,3 +215,13 @@ def test_property_any_lab_decodes_to_valid_rgb(lab):
     rgb = lab_to_rgb(lab)
     assert rgb.shape == lab.shape and np.isfinite(rgb).all()
     assert (rgb >= 0).all() and (rgb <= 1).all()
+
+
+def test_looks_gray_on_photos_and_dtypes(photos):
+    from tinct.color.lab import looks_gray
+
+    gray = np.repeat(photos["camera"][..., None], 3, axis=-1)
+    assert looks_gray(gray) and looks_gray(gray.astype(np.uint16) * 257) and looks_gray(gray / 255.0)
+    assert not looks_gray(photos["astronaut"]) and not looks_gray(photos["coffee"] / 255.0)
+    noisy = np.clip(gray.astype(int) + np.random.default_rng(0).integers(-1, 2, gray.shape), 0, 255)
+    assert looks_gray(noisy.astype(np.uint8))  # JPEG-like noise is still gray

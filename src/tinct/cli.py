@@ -40,7 +40,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     if args.folds is not None and args.folds < 2:
         raise CliError(f"--folds must be at least 2, got {args.folds}")
-    progress = not args.quiet and sys.stderr.isatty()
+    progress = _progress_wanted(args)
     try:
         if args.folds:
             from tinct.training.cv import cross_validate, format_summary

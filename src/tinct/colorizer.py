@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from tinct.color.gamut import annealed_mean, clip_ab_to_gamut
-from tinct.color.lab import lab_to_rgb, rgb_to_gray_l
+from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_gray_l
 from tinct.color.upsample import GuidedRows, guided_coefficients, resize_plane
 
 STRIDE = 4  # the network predicts one ab distribution per 4 x 4 working pixels
@@ -56,15 +56,8 @@ def prepare(image: np.ndarray) -> Prepared:
         if np.issubdtype(block.dtype, np.floating):
             block = np.clip(block, 0, 1)
         light[y:y + ROWS] = rgb_to_gray_l(block)
-    was_colour = channels.shape[-1] == 3 and not _is_gray(channels)
+    was_colour = channels.shape[-1] == 3 and not looks_gray(channels)
     return Prepared(light, alpha, img.dtype, was_colour)
-
-
-def _is_gray(rgb: np.ndarray) -> bool:
-    step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))  # ~250k pixels suffice
-    small = rgb[::step, ::step].astype(np.float32)
-    scale = np.iinfo(rgb.dtype).max if np.issubdtype(rgb.dtype, np.integer) else 1.0
-    return float(np.abs(small - small.mean(axis=-1, keepdims=True)).max()) <= 2.0 * scale / 255
 
 
 def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[int, int]:

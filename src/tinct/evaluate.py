@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tinct.color.lab import lab_to_rgb, rgb_to_lab
+from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_lab
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
 from tinct.io import ImageError, find_images, imread
 
@@ -86,7 +86,7 @@ def load_photos(data: Sequence[str | Path], *, size: int, limit: int | None = No
             continue
         if rgb.dtype == np.uint16:
             rgb = (rgb // 257).astype(np.uint8)
-        if float(np.abs(rgb.astype(np.int16) - rgb.mean(axis=2, keepdims=True)).mean()) < 2.0:
+        if looks_gray(rgb):
             continue  # a grayscale photo has no colours to score against
         h, w = rgb.shape[:2]
         if size and min(h, w) != size:

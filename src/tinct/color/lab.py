@@ -18,7 +18,7 @@ import numpy as np
 
 from tinct.io import to_float
 
-__all__ = ["rgb_to_lab", "lab_to_rgb", "rgb_to_gray_l", "gamut_mask"]
+__all__ = ["rgb_to_lab", "lab_to_rgb", "rgb_to_gray_l", "gamut_mask", "looks_gray"]
 
 # sRGB (D65) -> XYZ, from IEC 61966-2-1; rows X, Y, Z.
 _RGB_TO_XYZ = np.array(
@@ -121,3 +121,18 @@ def gamut_mask(lab: np.ndarray, *, tol: float = 1e-6) -> np.ndarray:
     """True where a Lab colour lies inside the sRGB gamut."""
     rgb = lab_to_rgb(lab, clip=False, dtype=np.float64)
     return np.all((rgb >= -tol) & (rgb <= 1 + tol), axis=-1)
+
+
+def looks_gray(rgb: np.ndarray, *, tolerance: float = 2.0) -> bool:
+    """True when an RGB photo carries no colour: its channels differ from their mean by less
+    than ``tolerance`` 8-bit levels on average (JPEG noise in a gray photo stays below that).
+
+    Works on uint8, uint16 or float [0, 1] arrays of shape (..., 3); ~250k pixels are sampled.
+    """
+    rgb = np.asarray(rgb)
+    _check_last_axis(rgb, "rgb")
+    if rgb.ndim == 3:  # subsample rows and columns: no copy of a huge photo
+        step = max(1, int(np.sqrt(rgb.shape[0] * rgb.shape[1] / 250_000)))
+        rgb = rgb[::step, ::step]
+    sample = to_float(rgb.reshape(-1, 3))
+    return float(np.abs(sample - sample.mean(axis=-1, keepdims=True)).mean()) < tolerance / 255

@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from tinct.color.gamut import soft_encode
-from tinct.color.lab import rgb_to_lab
+from tinct.color.lab import looks_gray, rgb_to_lab
 from tinct.io import find_images
 
 log = logging.getLogger(__name__)
@@ -57,12 +57,6 @@ def fold_of(path: Path, k: int) -> int:
     return min(k - 1, int(_unit_hash(path) * k))
 
 
-def _is_gray(rgb: np.ndarray) -> bool:
-    # A "colour" file whose channels agree is a grayscale photo: nothing to learn from.
-    small = rgb[::4, ::4].astype(np.int16)
-    return float(np.abs(small - small.mean(axis=2, keepdims=True)).mean()) < 2.0
-
-
 def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: int, min_side: int,
                 group_weights: dict[str, float] | None = None,
                 is_holdout: Callable[[Path], bool] | None = None) -> PhotoSet:
@@ -100,7 +94,7 @@ def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: 
             log.warning("skipping %s: %s", path, exc)
             skipped["unreadable"] += 1
             continue
-        if _is_gray(rgb):
+        if looks_gray(rgb):  # a "colour" file whose channels agree: nothing to learn from
             skipped["gray"] += 1
             continue
         rel = path.relative_to(root).parts
