@@ -368,3 +368,17 @@ def test_validate_report_rejects_a_broken_file(tmp_path):
     over["regions"][0]["candidates"] *= 3
     with pytest.raises(ValueError, match="sum"):
         validate_report(over)
+
+
+def test_a_photo_without_cues_is_more_uncertain_than_real_scenes(shared_data):
+    """Ambiguous by construction: a flat mid-gray image says nothing about its colour.
+
+    Shipped weights: 5.49 bits on the flat image vs 4.14-4.99 on eight sun_hays80 scenes.
+    """
+    from tinct.evaluate import gray_of
+    from tinct.io import imread
+
+    flat = explain(np.full((192, 256), 119, np.uint8), with_saliency=False).entropy.mean()
+    scenes = sorted((shared_data / "val" / "sun_hays80").glob("*.jpg"))[:4]
+    for path in scenes:
+        assert explain(gray_of(imread(path)), with_saliency=False).entropy.mean() < flat - 0.3, path
