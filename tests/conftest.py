@@ -22,3 +22,16 @@ def shared_data() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"shared data not found at {SHARED}")
     return SHARED
+
+
+def write_crops(root: Path, photos: dict[str, np.ndarray], *, seed: int, per_photo: int, ext: str) -> Path:
+    """Random 96 x 96 crops of the colour samples saved into ``root``: a tiny training set."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        img = photos[name]
+        for k in range(per_photo):
+            y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
+            Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}{ext}")
+    return root

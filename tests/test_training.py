@@ -10,6 +10,8 @@ from PIL import Image
 
 torch = pytest.importorskip("torch")
 
+from conftest import write_crops  # noqa: E402
+
 from tinct.cli import main  # noqa: E402
 from tinct.color.gamut import ab_bins, soft_encode  # noqa: E402
 from tinct.training.config import TrainConfig, load_config  # noqa: E402
@@ -51,13 +53,7 @@ def test_soft_ce_is_smallest_for_the_right_colour():
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory, photos) -> object:
-    root = tmp_path_factory.mktemp("train")
-    rng = np.random.default_rng(0)
-    for name in ("astronaut", "coffee", "chelsea", "rocket"):
-        img = photos[name]
-        for k in range(4):
-            y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
-            Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}.jpg")
+    root = write_crops(tmp_path_factory.mktemp("train"), photos, seed=0, per_photo=4, ext=".jpg")
     Image.fromarray(photos["camera"][:96, :96]).save(root / "gray.png")  # skipped: grayscale
     Image.fromarray(photos["coffee"][:20, :20]).save(root / "tiny.png")  # skipped: too small
     return root

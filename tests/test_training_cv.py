@@ -6,9 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image
 
 torch = pytest.importorskip("torch")
+
+from conftest import write_crops  # noqa: E402
 
 from tinct.cli import main  # noqa: E402
 from tinct.training.config import PRESETS, load_config  # noqa: E402
@@ -24,14 +25,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory, photos):
-    root = tmp_path_factory.mktemp("cv_data")
-    rng = np.random.default_rng(2)
-    for name in ("astronaut", "coffee", "chelsea", "rocket"):
-        img = photos[name]
-        for k in range(3):
-            y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
-            Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}.png")
-    return root
+    return write_crops(tmp_path_factory.mktemp("cv_data"), photos, seed=2, per_photo=3, ext=".png")
 
 
 def test_fold_of_is_a_stable_partition(tiny_data, tmp_path):

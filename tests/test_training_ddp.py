@@ -10,10 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from PIL import Image
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
+
+from conftest import write_crops  # noqa: E402
 
 from tinct.training import ddp  # noqa: E402
 
@@ -26,14 +27,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory, photos):
-    root = tmp_path_factory.mktemp("ddp_data")
-    rng = np.random.default_rng(1)
-    for name in ("astronaut", "coffee", "chelsea", "rocket"):
-        img = photos[name]
-        for k in range(3):
-            y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
-            Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}.png")
-    return root
+    return write_crops(tmp_path_factory.mktemp("ddp_data"), photos, seed=1, per_photo=3, ext=".png")
 
 
 def test_helpers_are_no_ops_in_one_process(monkeypatch):
