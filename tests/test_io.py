@@ -28,6 +28,7 @@ from tinct.io import (
     imread,
     imwrite,
     read_metadata,
+    remove_stale_temps,
     same_file,
     to_float,
 )
@@ -704,6 +705,23 @@ def test_write_replaces_and_keeps_permissions(tmp_path):
     np.testing.assert_array_equal(imread(target), image)
     assert target.stat().st_mode & 0o777 == 0o600
     assert os.listdir(tmp_path) == ["out.png"]
+
+
+def test_stale_temps_of_dead_writers_are_removed(tmp_path):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    dead_pid = int(dead.stdout)
+    stale = tmp_path / f".a.png.{dead_pid}-0123abcd.tmp"
+    live = tmp_path / f".b.png.{os.getpid()}-89abcdef.tmp"  # a writer still at work
+    other = tmp_path / ".notes.tmp"  # not ours
+    for p in (stale, live, other):
+        p.write_bytes(b"half a PNG")
+    assert remove_stale_temps(tmp_path) == [stale]
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, other.name])
+    assert remove_stale_temps(tmp_path / "missing") == []
 
 
 def test_same_file(tmp_path):

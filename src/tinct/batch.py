@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tinct.io import ImageError, find_images, same_file
+from tinct.io import ImageError, find_images, remove_stale_temps, same_file
 
 # --format name -> file suffix
 FORMATS = {"png": ".png", "jpg": ".jpg", "jpeg": ".jpg", "tif": ".tif", "tiff": ".tif", "webp": ".webp",
@@ -67,6 +67,8 @@ def triage(jobs: Iterable[Job], *, overwrite: bool = False) -> tuple[list[Job], 
     sources = [j.source for j in jobs]
     report = Report()
     todo: list[Job] = []
+    for folder in {j.output.parent for j in jobs}:
+        remove_stale_temps(folder)  # what a killed earlier run was writing
     for job in jobs:
         if any(same_file(job.output, s) for s in sources):
             report.failed.append((str(job.source), f"output {job.output} would overwrite an input"))

@@ -57,6 +57,7 @@ __all__ = [
     "imread",
     "read_metadata",
     "imwrite",
+    "remove_stale_temps",
     "same_file",
     "to_float",
     "from_float",
@@ -723,13 +724,44 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 
 
 def _create_temp(path: Path) -> tuple[Path, BinaryIO]:
-    """Create a new hidden temporary file in ``path``'s folder (mode 0o666 less the umask)."""
+    """Create a new hidden temporary file in ``path``'s folder (mode 0o666 less the umask).
+
+    The name carries the writer's process id so that :func:`remove_stale_temps` can tell
+    the leftovers of a killed process from a file another process is still writing."""
     while True:
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
             return tmp, open(tmp, "xb")  # noqa: SIM115 - closed by _atomic_write
         except FileExistsError:
             continue
+
+
+_TEMP_NAME = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp$")
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Delete the temporary files that killed writers left in ``folder`` (``kill -9`` or a
+    power cut give no chance to clean up); files of a process still alive are kept.
+    Returns the files removed."""
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            match = _TEMP_NAME.match(entry.name)
+            if match and not _process_alive(int(match.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell: keep its file)
+    return True
 
 
 def _fsync_folder(folder: Path) -> None:
