@@ -310,10 +310,32 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from tinct.models._weights import WeightsError, export_checkpoint
 
+    if args.onnx:
+        return _export_onnx(args)
+    if args.checkpoint is None:
+        raise CliError("export needs a CHECKPOINT (only --onnx can export the shipped weights)")
     try:
         path = export_checkpoint(Path(args.checkpoint), Path(args.output))
     except WeightsError as exc:
         raise CliError(str(exc)) from exc
+    print(path)
+    return EXIT_OK
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    from importlib.util import find_spec
+
+    if find_spec("onnxruntime") is None or find_spec("onnx") is None:
+        raise CliError("--onnx needs extra packages: pip install 'tinct[onnx]'")
+    from tinct.models._onnx import OnnxError, export_weights
+    from tinct.models._weights import WeightsError
+
+    try:
+        path = export_weights(args.checkpoint or "default", Path(args.output))
+    except (WeightsError, OnnxError) as exc:
+        raise CliError(str(exc)) from exc
+    except OSError as exc:
+        raise CliError(f"{args.output}: cannot write the ONNX file ({exc.strerror or exc})") from exc
     print(path)
     return EXIT_OK
 
@@ -367,9 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_cmd_train)
 
-    e = sub.add_parser("export", help="turn a training checkpoint into a shippable fp16 weight file")
-    e.add_argument("checkpoint", metavar="CHECKPOINT")
-    e.add_argument("-o", "--output", required=True, metavar="FOLDER", help="folder for <name>-<hash>.pt")
+    e = sub.add_parser("export", help="turn a training checkpoint into a shippable fp16 weight file "
+                       "(or, with --onnx, an ONNX model)")
+    e.add_argument("checkpoint", metavar="CHECKPOINT", nargs="?",
+                   help="training checkpoint or weight file (with --onnx: default, the shipped weights)")
+    e.add_argument("-o", "--output", required=True, metavar="FOLDER",
+                   help="folder for <name>-<hash>.pt (--onnx: colornet-<weights sha8>.onnx)")
+    e.add_argument("--onnx", action="store_true",
+                   help="write an fp32 ONNX model (dynamic batch/height/width, opset 17) for onnxruntime "
+                        "(pip install 'tinct[onnx]')")
     e.set_defaults(func=_cmd_export)
 
     d = sub.add_parser("demo", help="colorize the bundled sample photos and write a before/after page")

@@ -7,6 +7,7 @@ Lab -> sRGB with the photo's own L, size, dtype and alpha.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -23,6 +24,11 @@ ROWS = 256  # full-resolution rows per block: memory stays bounded for any photo
 # than Zhang et al.'s 0.38 with this network and keeps colourfulness within 11% of the truth.
 DEFAULT_SIZE = 192  # short side of the working resolution
 DEFAULT_TEMPERATURE = 0.5
+BACKENDS = ("auto", "torch", "onnx")
+# benchmarks/bench_onnx.py (RESULTS.md): onnxruntime ran the network faster than torch at 1 and 2
+# threads and both working sizes, so "auto" uses it whenever tinct[onnx] is installed.
+AUTO_PREFERS_ONNX = True
+_ONNX_FAILED: set[str] = set()  # models whose export failed once: auto mode stays on torch for them
 
 
 @dataclass
@@ -68,15 +74,67 @@ def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[in
     return (max(32, int(round(height * scale / 32)) * 32), max(32, int(round(width * scale / 32)) * 32))
 
 
-def predict_logits(light: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE) -> np.ndarray:
-    """Per-pixel logits over the ab bins, shape (Q, h, w) at 1/4 of the working size."""
+def onnx_available() -> bool:
+    """Whether the onnxruntime path can run (``pip install 'tinct[onnx]'``); imports nothing."""
+    from importlib.util import find_spec
+
+    return find_spec("onnxruntime") is not None and find_spec("onnx") is not None
+
+
+def _requested(backend: str) -> str:
+    """The backend asked for: the argument, or ``$TINCT_BACKEND`` when the argument is "auto"."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "auto":
+        backend = os.environ.get("TINCT_BACKEND", "").strip().lower() or "auto"
+        if backend not in BACKENDS:
+            raise ValueError(f"TINCT_BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    return backend
+
+
+def resolve_backend(backend: str = "auto") -> str:
+    """``"torch"`` or ``"onnx"``: the engine that runs the network for a requested backend.
+
+    An explicit argument wins; ``"auto"`` defers to ``$TINCT_BACKEND`` (torch, onnx or auto),
+    and auto picks onnxruntime when it is installed (see :data:`AUTO_PREFERS_ONNX`), else torch.
+    """
+    backend = _requested(backend)
+    if backend == "auto":
+        return "onnx" if AUTO_PREFERS_ONNX and onnx_available() else "torch"
+    if backend == "onnx" and not onnx_available():
+        raise ImportError("the onnx backend needs onnxruntime and onnx: pip install 'tinct[onnx]'")
+    return backend
+
+
+def predict_logits(light: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE,
+                   backend: str = "auto") -> np.ndarray:
+    """Per-pixel logits over the ab bins, shape (Q, h, w) at 1/4 of the working size.
+
+    ``backend``: ``"torch"``, ``"onnx"`` (onnxruntime) or ``"auto"`` (:func:`resolve_backend`);
+    the two engines agree to ~1e-5. If the ONNX export fails, auto warns once and uses torch;
+    an explicit onnx request raises instead.
+    """
+    hw, ww = working_shape(*light.shape, size)
+    work = resize_plane(light, (hw, ww), resample="box" if hw < light.shape[0] else "bilinear")
+    strict = _requested(backend) == "onnx"
+    if resolve_backend(backend) == "onnx" and (strict or model not in _ONNX_FAILED):
+        try:
+            from tinct.models._onnx import onnx_session, run
+
+            session = onnx_session(model)
+        except (ImportError, RuntimeError) as exc:  # OnnxError is a RuntimeError
+            if strict:
+                raise
+            _ONNX_FAILED.add(model)
+            warnings.warn(f"onnxruntime unusable ({exc}); running the network with torch", RuntimeWarning,
+                          stacklevel=2)
+        else:
+            return run(session, np.ascontiguousarray(work[None, None], dtype=np.float32))[0]
     import torch
 
     from tinct.models._weights import load_model
 
     net = load_model(model)
-    hw, ww = working_shape(*light.shape, size)
-    work = resize_plane(light, (hw, ww), resample="box" if hw < light.shape[0] else "bilinear")
     with torch.inference_mode():
         logits = net(torch.from_numpy(work)[None, None])[0]
     return logits.numpy()

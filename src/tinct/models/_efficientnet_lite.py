@@ -56,8 +56,10 @@ class SameConv2d(nn.Conv2d):
         ih, iw = x.shape[-2:]
         kh, kw = self.kernel_size
         sh, sw = self.stride
-        ph = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
-        pw = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
+        # Integer ceil on non-negative sizes, not math.ceil(ih / sh): the same numbers, and an ONNX
+        # trace records it as shape arithmetic instead of freezing the traced size into the graph.
+        ph = max(((ih + sh - 1) // sh - 1) * sh + kh - ih, 0)
+        pw = max(((iw + sw - 1) // sw - 1) * sw + kw - iw, 0)
         if ph or pw:
             x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
