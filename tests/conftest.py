@@ -10,6 +10,14 @@ import pytest
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """The ONNX export cache in a temp folder, not the user's home (subprocesses inherit it)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TINCT_CACHE", str(tmp_path_factory.mktemp("tinct-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def photos() -> dict[str, np.ndarray]:
     import skimage.data

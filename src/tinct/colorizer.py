@@ -66,11 +66,17 @@ def prepare(image: np.ndarray) -> Prepared:
     return Prepared(light, alpha, img.dtype, was_colour)
 
 
+MAX_ASPECT = 4  # longest working side, in multiples of the short side's target
+
+
 def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[int, int]:
-    """Network input size: short side ~``size``, both sides multiples of 32 (stride-exact)."""
+    """Network input size: short side ~``size``, both sides multiples of 32 (stride-exact).
+
+    The long side is capped at ``MAX_ASPECT * size``: a 1 x 10000 strip would otherwise ask
+    the network for a 192 x 1.9M input (minutes of work for a colour it cannot see anyway)."""
     if size < 32:
         raise ValueError(f"working size must be >= 32, got {size}")
-    scale = size / min(height, width)
+    scale = min(size / min(height, width), MAX_ASPECT * size / max(height, width))
     return (max(32, int(round(height * scale / 32)) * 32), max(32, int(round(width * scale / 32)) * 32))
 
 

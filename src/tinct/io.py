@@ -626,9 +626,12 @@ def imwrite(
     fmt = _write_format(path, format)
     image = _check_image(image)
     meta = read_metadata(like) if isinstance(like, str | os.PathLike) else like
-    image = _fit_to_format(image, fmt)
+    image = _fit_to_format(image, fmt, path)
     icc = _fitting_icc(meta.icc_profile, image) if meta and fmt in _ICC_FORMATS else None
-    exif = _exif_upright(meta.exif) if meta and meta.exif and fmt in _EXIF_FORMATS else None
+    exif = _exif_upright(meta.exif, path) if meta and meta.exif and fmt in _EXIF_FORMATS else None
+    if exif and fmt == "TIFF" and image.dtype == np.uint16 and image.ndim == 3:
+        warnings.warn(f"{path}: EXIF is not written to 16-bit TIFF files", stacklevel=2)
+        exif = None
     try:
         _atomic_write(Path(path), lambda fp: _encode(fp, image, fmt, icc=icc, exif=exif, quality=quality))
     except OSError as exc:
@@ -663,13 +666,13 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     return image.astype(image.dtype.newbyteorder("="), copy=False)
 
 
-def _fit_to_format(image: np.ndarray, fmt: str) -> np.ndarray:
-    """Drop alpha and bits the format cannot hold, with a warning."""
+def _fit_to_format(image: np.ndarray, fmt: str, path: str | os.PathLike) -> np.ndarray:
+    """Drop alpha and bits the format cannot hold, with a warning naming ``path``."""
     if image.ndim == 3 and image.shape[-1] == 4 and fmt not in _ALPHA_FORMATS:
-        warnings.warn(f"{fmt} has no alpha channel: alpha dropped", stacklevel=3)
+        warnings.warn(f"{path}: {fmt} has no alpha channel: alpha dropped", stacklevel=3)
         image = image[..., :3]
     if image.dtype == np.uint16 and fmt not in _WIDE_FORMATS:
-        warnings.warn(f"{fmt} holds 8 bits per channel: 16-bit image reduced to 8 bits", stacklevel=3)
+        warnings.warn(f"{path}: {fmt} holds 8 bits per channel: 16-bit image reduced to 8 bits", stacklevel=3)
         image = from_float(to_float(image), np.uint8)
     return np.ascontiguousarray(image)
 
@@ -680,7 +683,7 @@ def _fitting_icc(profile: bytes | None, image: np.ndarray) -> bytes | None:
     return profile if profile and len(profile) >= 128 and profile[16:20] == space else None
 
 
-def _exif_upright(exif: bytes) -> bytes | None:
+def _exif_upright(exif: bytes, path: str | os.PathLike) -> bytes | None:
     """A copy of an EXIF block with the orientation set to 1; None (and a warning) if unreadable.
 
     The tag is patched in place rather than re-serialised, so maker notes and other
@@ -700,7 +703,7 @@ def _exif_upright(exif: bytes) -> bytes | None:
             if tag == _ORIENTATION and kind == 3:  # SHORT
                 struct.pack_into(order + "H", buf, entry + 8, 1)
     except (KeyError, ValueError, struct.error):
-        warnings.warn("unreadable EXIF data not copied to the output", stacklevel=3)
+        warnings.warn(f"{path}: unreadable EXIF data not copied to the output", stacklevel=3)
         return None
     return bytes(buf)
 
@@ -779,7 +782,7 @@ def _encode(fp: BinaryIO, image: np.ndarray, fmt: str, *, icc: bytes | None, exi
     if image.dtype == np.uint16 and image.ndim == 3 and fmt == "PNG":
         _write_png16(fp, image, icc=icc, exif=exif)
     elif image.dtype == np.uint16 and image.ndim == 3:
-        _write_tiff16(fp, image, icc=icc, exif=exif)
+        _write_tiff16(fp, image, icc=icc)
     else:
         _write_pil(fp, image, fmt, icc=icc, exif=exif, quality=quality)
 
@@ -801,11 +804,9 @@ def _write_pil(
     Image.fromarray(image).save(fp, format=fmt, **params)
 
 
-def _write_tiff16(fp: BinaryIO, image: np.ndarray, *, icc: bytes | None, exif: bytes | None) -> None:
+def _write_tiff16(fp: BinaryIO, image: np.ndarray, *, icc: bytes | None) -> None:
     import tifffile
 
-    if exif:
-        warnings.warn("EXIF is not written to 16-bit TIFF files", stacklevel=6)
     tifffile.imwrite(
         fp,
         image,

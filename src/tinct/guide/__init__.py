@@ -18,6 +18,7 @@ from tinct.color.upsample import guided_upsample
 from tinct.colorizer import (
     DEFAULT_SIZE,
     DEFAULT_TEMPERATURE,
+    MAX_ASPECT,
     Prepared,
     compose,
     decode_ab,
@@ -44,8 +45,9 @@ SOLVE_SIZE = 192  # short side of the grid the hints are propagated on (as the w
 
 
 def solve_shape(height: int, width: int, size: int = SOLVE_SIZE) -> tuple[int, int]:
-    """Propagation grid: short side ``size`` (never larger than the photo)."""
-    scale = min(1.0, size / min(height, width))
+    """Propagation grid: short side ``size``, long side at most ``MAX_ASPECT * size`` (never
+    larger than the photo)."""
+    scale = min(1.0, size / min(height, width), MAX_ASPECT * size / max(height, width))
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 

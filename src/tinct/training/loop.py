@@ -3,7 +3,8 @@
     tinct train DATA --out RUN [--preset cpu] [--config cfg.toml] [--set key=value ...] [--resume]
 
 RUN/ receives ``config.json`` (resolved), ``metrics.jsonl`` (one line per log/eval),
-``checkpoint.pt`` (latest: model, optimizer, step, RNG, config, prior; written atomically),
+``checkpoint.pt`` (latest: model, optimizer, step, RNG, config, prior; written atomically,
+the one before kept as ``checkpoint.pt.prev``),
 ``best.pt`` (best holdout loss) and ``loss.png``.
 
 Started by ``torchrun`` the same loop trains data-parallel: see :mod:`tinct.training.ddp`
@@ -39,12 +40,48 @@ def get_lr(step: int, cfg: TrainConfig) -> float:
     return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * progress))
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
+def _atomic_save(obj: Any, path: Path, *, keep_previous: bool = False) -> None:
+    """``torch.save`` to a temp file, fsync, rename over ``path``: a kill at any moment
+    leaves a complete file. ``keep_previous`` first moves the old file to ``<name>.prev``
+    (the fallback of :func:`load_checkpoint` if the newest one is ever unreadable)."""
     import torch
 
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    if keep_previous and path.exists():
+        os.replace(path, _previous(path))
     os.replace(tmp, path)
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".prev")
+
+
+def load_checkpoint(path: Path) -> dict:
+    """The newest complete checkpoint: ``path``, else its ``.prev`` copy (a kill between the
+    two renames of :func:`_atomic_save`, or a file damaged on disk), with a warning."""
+    import pickle
+
+    import torch
+
+    problems = []
+    for candidate in (path, _previous(path)):
+        if not candidate.exists():
+            continue
+        try:
+            state = torch.load(candidate, map_location="cpu", weights_only=True)
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as exc:
+            problems.append(f"{candidate}: unreadable ({str(exc).splitlines()[0][:80]})")
+            continue
+        for problem in problems:
+            log.warning("%s; resuming from %s", problem, candidate.name)
+        return state
+    if problems:
+        raise ValueError("; ".join(problems))
+    raise FileNotFoundError(f"{path}: no checkpoint to resume from")
 
 
 def _plot_losses(run: Path) -> None:
@@ -85,9 +122,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     ckpt_path = out / "checkpoint.pt"
     state = None
     if resume:
-        if not ckpt_path.exists():
-            raise FileNotFoundError(f"{ckpt_path}: no checkpoint to resume from")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        state = load_checkpoint(ckpt_path)
         fixed = [o for o in overrides or [] if o.partition("=")[0].strip() not in RESUMABLE_OVERRIDES]
         if fixed:
             raise ValueError(f"cannot change {fixed} when resuming; only {sorted(RESUMABLE_OVERRIDES)}")
@@ -150,7 +185,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                       "best": best, "bad_evals": bad_evals, "config": cfg.to_dict(),
                       "net_config": net_cfg.to_dict(), "prior": prior.tolist(),
-                      "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, path)
+                      "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, path,
+                     keep_previous=path == ckpt_path)
 
     def train_mode() -> None:
         model.train()
