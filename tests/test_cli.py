@@ -118,3 +118,18 @@ def test_unknown_usage_exits_2(capsys):
         main(["colorize"])
     assert exc.value.code == 2
     assert main([]) == 2
+
+
+def test_photos_that_would_share_an_output_name_each_get_their_own(tmp_path):
+    src = tmp_path / "in"
+    (src / "a").mkdir(parents=True)
+    (src / "b").mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("x.png", "x.jpg", "X.jpeg"):
+        Image.fromarray((rng.random((20, 30)) * 255).astype(np.uint8)).save(src / "a" / name)
+    Image.fromarray((rng.random((20, 30)) * 255).astype(np.uint8)).save(src / "b" / "x.png")
+    out = tmp_path / "out"
+    # three names in one folder that all become x.jpg, and the same file name in two inputs
+    assert main(["colorize", str(src / "a"), str(src / "b"), "-o", str(out), "--format", "jpg", "-q",
+                 "--size", "64", "--workers", "1"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["X.jpg", "x_jpg.jpg", "x_png.jpg", "x_png2.jpg"]

@@ -47,16 +47,28 @@ def plan_jobs(inputs: Sequence[str], outdir: Path, *, fmt: str | None = None, su
     ``suffix`` is added to the stem (e.g. ``_mkl``)."""
     if fmt is not None and fmt.lower() not in FORMATS:
         raise ValueError(f"--format must be one of {sorted(set(FORMATS))}, got {fmt!r}")
-    jobs = []
+    jobs: list[Job] = []
+    taken: set[str] = set()
+
+    def add(src: Path, out: Path) -> None:
+        # two photos must not share an output (x.png and x.jpg with --format jpg, or the same
+        # name in two inputs): the later one gets its own suffix in the name, x_png.jpg
+        tag, n, candidate = src.suffix.lstrip(".").lower() or "file", 1, out
+        while str(candidate).lower() in taken:  # case-insensitive file systems collide on case too
+            candidate = out.with_name(f"{out.stem}_{tag}{n if n > 1 else ''}{out.suffix}")
+            n += 1
+        taken.add(str(candidate).lower())
+        jobs.append(Job(src, candidate))
+
     for item in inputs:
         root = Path(item)
         if not root.exists() and not root.is_symlink():
-            jobs.append(Job(root, outdir / root.name))  # fails later with a clear message
+            add(root, outdir / root.name)  # fails later with a clear message
             continue
         for src in find_images([root]):
             rel = src.relative_to(root) if root.is_dir() else Path(src.name)
             ext = FORMATS[fmt.lower()] if fmt else src.suffix
-            jobs.append(Job(src, outdir / rel.with_name(rel.stem + suffix + ext)))
+            add(src, outdir / rel.with_name(rel.stem + suffix + ext))
     return jobs
 
 

@@ -469,7 +469,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    warnings.showwarning = _show_warning
     # OpenMP threads that spin while waiting stall for seconds when another process holds a
     # core (measured: 2.9 s instead of 53 ms per forward pass); must be set before torch loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -478,6 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
+    shown, warnings.showwarning = warnings.showwarning, _show_warning
     try:
         return args.func(args)
     except ImageError as exc:  # a single named input (e.g. --reference) that cannot be read
@@ -489,3 +489,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
+    finally:
+        warnings.showwarning = shown
