@@ -477,17 +477,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return EXIT_USAGE
-    shown, warnings.showwarning = warnings.showwarning, _show_warning
-    try:
-        return args.func(args)
-    except ImageError as exc:  # a single named input (e.g. --reference) that cannot be read
-        _err(str(exc))
-        return EXIT_USAGE
-    except CliError as exc:
-        _err(str(exc))
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        _err("interrupted")
-        return 130
-    finally:
-        warnings.showwarning = shown
+    with warnings.catch_warnings():  # restores both on return, for callers of main()
+        warnings.showwarning = _show_warning
+        # Pillow's notes on damaged metadata ("Tag data larger than file"): the photo either
+        # decodes or gets its one error line; the notes only bury that line
+        warnings.filterwarnings("ignore", module=r"PIL\.")
+        try:
+            return args.func(args)
+        except ImageError as exc:  # a single named input (e.g. --reference) that cannot be read
+            _err(str(exc))
+            return EXIT_USAGE
+        except CliError as exc:
+            _err(str(exc))
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            _err("interrupted")
+            return 130
