@@ -131,15 +131,15 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     if hints and len(jobs) > 1:
         raise CliError("hints and scribbles apply to one photo: give a single INPUT with them")
 
-    import warnings
-
     import tinct
+
+    # colour input is normal in a batch (the result says it); one filter for the whole command,
+    # since per-photo catch_warnings in worker threads would race (main() restores the filters)
+    warnings.filterwarnings("ignore", message="the photo already has colour")
 
     def work(job) -> None:
         image = imread(job.source, **_read_kwargs(args))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # colour input is normal in a batch; the result says it
-            out = tinct.colorize(image, hints=hints, reference=reference, **options)
+        out = tinct.colorize(image, hints=hints, reference=reference, **options)
         imwrite(job.output, out, like=job.source, quality=args.quality)
 
     if args.scheduler:
