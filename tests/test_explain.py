@@ -163,6 +163,19 @@ def test_suggestions_are_sorted_distinct_and_drawn_at_the_pixels_lightness(photo
     assert len(suggest_colors(rgb, 10, 10, k=1)) == 1
 
 
+def test_a_reference_palette_steers_the_suggestions(photos):
+    gray = photos["coffee"]  # reduced to its lightness by suggest_colors
+    green = np.zeros((64, 64, 3), np.uint8)
+    green[..., 1] = np.linspace(60, 220, 64, dtype=np.uint8)[:, None]  # greens of every lightness
+    green[..., 0] = green[..., 1] // 4
+    for x, y, radius in [(150, 100, 0), (60, 40, 5)]:
+        plain = suggest_colors(gray, x, y, k=5, radius=radius)
+        steered = suggest_colors(gray, x, y, k=5, radius=radius, reference=green)
+        mass = lambda sug: sum(s.probability for s in sug if s.ab[0] < -10)  # noqa: E731 - green bins
+        assert mass(steered) > mass(plain) + 0.3, (plain, steered)
+        assert steered[0].ab[0] < -10  # the most likely colour is now a green
+
+
 def test_black_pixels_get_one_suggestion_black(photos):
     """At L = 0 every ab bin is drawn black: one suggestion, holding all the mass."""
     black = np.zeros((64, 64), np.uint8)

@@ -335,6 +335,23 @@ def test_suggest_gives_distinct_colours_with_probabilities(client, ids, files):
     assert client.post("/api/suggest", data={"id": ids["camera"], "x": 3, "y": 3, "k": 0}).status_code == 422
 
 
+def test_suggestions_follow_the_reference_palette(client, ids):
+    green = np.zeros((64, 64, 3), np.uint8)
+    green[..., 1] = np.linspace(60, 220, 64, dtype=np.uint8)[:, None]
+    green[..., 0] = green[..., 1] // 4
+    ref = client.post("/api/upload", files={"photo": ("green.png", encode(green), "image/png")}).json()["id"]
+    x, y = SKY
+    plain = client.post("/api/suggest", data={"id": ids["camera"], "x": x, "y": y}).json()["suggestions"]
+    steered = client.post("/api/suggest", data={"id": ids["camera"], "x": x, "y": y, "reference_id": ref})
+    assert steered.status_code == 200, steered.text
+    def green_mass(found: list) -> float:
+        return sum(s["probability"] for s in found if s["ab"][0] < -10)
+
+    assert green_mass(steered.json()["suggestions"]) > green_mass(plain) + 0.3
+    missing = client.post("/api/suggest", data={"id": ids["camera"], "x": x, "y": y, "reference_id": "nope"})
+    assert missing.status_code == 404
+
+
 def test_explain_overlay_png_and_summary(client, ids):
     r = client.post("/api/explain", data={"id": ids["camera"]})
     assert r.status_code == 200, r.text

@@ -46,21 +46,28 @@ def reference_histogram(reference: np.ndarray, *, max_pixels: int = 200_000, see
     return smooth_prior(ab_histogram(rgb_to_lab(flat)[:, 1:]))
 
 
-def reweight_by_reference(logits: np.ndarray, reference: np.ndarray, *, model: str = "default",
-                          gamma: float = 0.5, eps: float | None = None) -> np.ndarray:
-    """Logits (Q, h, w) with the training prior swapped for the reference's palette."""
+def reference_shift(reference: np.ndarray, *, model: str = "default", gamma: float = 0.5,
+                    eps: float | None = None) -> np.ndarray:
+    """Per-bin log-weights (Q,) that swap the training prior for the reference's palette:
+    ``log(h_ref + eps) - gamma * log(prior + eps)``, added to the network's logits."""
     from tinct.models._weights import load_model
 
     q = len(ab_bins())
-    if logits.shape[0] != q:
-        raise ValueError(f"logits must have {q} bins in axis 0, got shape {logits.shape}")
     eps = 1e-3 / q if eps is None else eps
-    h_ref = reference_histogram(reference)
     counts = np.asarray(getattr(load_model(model), "extra", {}).get("prior", []), np.float64)
-    shift = np.log(h_ref + eps)
+    shift = np.log(reference_histogram(reference) + eps)
     if counts.shape == (q,) and counts.sum() > 0:
         shift -= gamma * np.log(smooth_prior(counts) + eps)
-    return logits + shift.astype(np.float32)[:, None, None]
+    return shift.astype(np.float32)
+
+
+def reweight_by_reference(logits: np.ndarray, reference: np.ndarray, *, model: str = "default",
+                          gamma: float = 0.5, eps: float | None = None) -> np.ndarray:
+    """Logits (Q, h, w) with the training prior swapped for the reference's palette."""
+    q = len(ab_bins())
+    if logits.shape[0] != q:
+        raise ValueError(f"logits must have {q} bins in axis 0, got shape {logits.shape}")
+    return logits + reference_shift(reference, model=model, gamma=gamma, eps=eps)[:, None, None]
 
 
 def match_reference_chroma(light: np.ndarray, ab: np.ndarray, reference: np.ndarray, *,

@@ -137,7 +137,8 @@ def _coordinate(value: float, name: str, limit: int, side: str) -> int:
 
 
 def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: str = "default",
-                   size: int = DEFAULT_SIZE, radius: int = 0) -> list[Suggestion]:
+                   size: int = DEFAULT_SIZE, radius: int = 0,
+                   reference: np.ndarray | None = None) -> list[Suggestion]:
     """The ``k`` most likely distinct colours the network sees at pixel (x, y).
 
     Parameters
@@ -159,6 +160,10 @@ def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: 
         4 x 4 working pixels). > 0: the mean distribution of the cells that the box of
         ``2 * radius + 1`` pixels around (x, y) overlaps, and colours drawn at the box's
         mean lightness.
+    reference : ndarray, optional
+        A colour photo whose palette steers the suggestions, as it steers
+        ``tinct.colorize(..., reference=...)``: the training prior in the distribution is
+        swapped for the reference's colour histogram.
 
     Returns
     -------
@@ -198,14 +203,19 @@ def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: 
     row = _coordinate(y, "y", height, "height")
     logits = cached_logits(image, model=model, size=size)
     grid = logits.shape[1:]
+    shift: np.ndarray | float = 0.0
+    if reference is not None:
+        from tinct.guide.reference import reference_shift
+
+        shift = reference_shift(reference, model=model)[:, None]
     if radius == 0:
         r, c = grid_index(col, row, (height, width), grid)
-        prob = np.exp(log_probabilities(logits[:, r, c]))
+        prob = np.exp(log_probabilities(logits[:, r, c, None] + shift))[:, 0]
         light = float(prepare(image[row:row + 1, col:col + 1]).light[0, 0])
     else:
         x0, y0 = max(0, col - radius), max(0, row - radius)
         x1, y1 = min(width, col + radius + 1), min(height, row + radius + 1)
         mask = grid_box((x0, y0, x1, y1), (height, width), grid)
-        prob = np.exp(log_probabilities(logits[:, mask], axis=0)).mean(axis=1)
+        prob = np.exp(log_probabilities(logits[:, mask] + shift, axis=0)).mean(axis=1)
         light = float(prepare(image[y0:y1, x0:x1]).light.mean())
     return top_colours(prob, light, int(k))

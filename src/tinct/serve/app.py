@@ -792,16 +792,20 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         photo: Annotated[UploadFile | None, File()] = None,
         k: Annotated[int, Form(ge=1, le=12)] = 5,
         radius: Annotated[int, Form(ge=0, le=256)] = 0,
+        reference_id: Annotated[str | None, Form(description="id of an uploaded reference photo whose "
+                                                 "palette steers the suggestions")] = None,
     ) -> dict:
         """Top-k distinct colours of the network's distribution at (x, y), with their probabilities."""
         src = await resolve(id, photo, "photo")
+        ref = await resolve(reference_id, None, "reference", required=False)
         if not (x < src.width and y < src.height):
             raise HTTPException(422, detail=f"({x:g}, {y:g}) is outside the {src.width}x{src.height} photo")
 
         def work() -> list:
             from tinct.interpret import suggest_colors
 
-            return suggest_colors(state.image(src.id), x, y, k=k, radius=radius, model=state.model, size=state.size)
+            return suggest_colors(state.image(src.id), x, y, k=k, radius=radius, model=state.model, size=state.size,
+                                  reference=state.image(ref.id) if ref else None)
 
         found = await limiter.run(work)
         return {"id": src.id, "x": x, "y": y, "k": k, "suggestions": [s.to_dict() for s in found]}

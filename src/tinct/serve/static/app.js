@@ -454,6 +454,7 @@
     form.append("x", String(x));
     form.append("y", String(y));
     form.append("k", "6");
+    if (state.ref && refMode() === "palette") form.append("reference_id", state.ref.id);  // same steer as the result
     try {
       const res = await post("/api/suggest", form);
       const data = await res.json();
