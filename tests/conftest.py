@@ -25,6 +25,18 @@ def photos() -> dict[str, np.ndarray]:
     return {n: getattr(skimage.data, n)() for n in ("camera", "astronaut", "coffee", "chelsea", "rocket")}
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``): the
+    small batches of the tests run no slower, and a machine that is also training stays usable."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED.is_dir():

