@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_section
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -161,18 +163,6 @@ def bench_batch(tmp: Path, n: int) -> dict:
     return {"photos": n, "one_worker_s": out[1], "two_workers_s": out[2], "speedup": out[1] / out[2]}
 
 
-def write_results(section: str) -> None:
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    start, end = "<!-- colorize:start -->", "<!-- colorize:end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="skip 12 MP and the batch run")
@@ -202,7 +192,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     print(json.dumps({"end_to_end": e2e, "forward": fwd, "training": train, "batch": batch}, indent=1))
-    write_results(section)
+    write_section("colorize", section)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import write_section
 
 HERE = Path(__file__).resolve().parent
 VAL = HERE.parent.parent / "shared" / "data" / "val"
@@ -105,18 +106,6 @@ def bench(repeats: int) -> tuple[list[dict], dict, str]:
     return rows, one_off, f"{source}; weights {shipped_weights().name}"
 
 
-def write_results(section: str) -> None:
-    path = HERE / "RESULTS.md"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    start, end = "<!-- onnx:start -->", "<!-- onnx:end -->"
-    block = f"{start}\n{section}\n{end}"
-    if start in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def run_policy(policy: str | None, repeats: int) -> dict:
     """One benchmark process; OMP_WAIT_POLICY must be set before torch starts its OpenMP runtime."""
     env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
@@ -165,7 +154,7 @@ def main() -> None:
     section = "\n".join(lines)
     print(section)
     if not args.no_write:
-        write_results(section)
+        write_section("onnx", section)
 
 
 if __name__ == "__main__":

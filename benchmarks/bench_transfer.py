@@ -30,12 +30,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _results import RESULTS, write_section
 from PIL import Image
 
 from tinct.match import transfer
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-START, END = "<!-- transfer:start -->", "<!-- transfer:end -->"
 CM_METHODS = ("mkl", "hm", "reinhard", "hm-mkl-hm")
 TINCT_ONLY = ("mvgd", "reinhard-lab", "hm-mvgd-hm", "idt", "sot")
 
@@ -124,7 +123,6 @@ def bench_idt_regrain(w: int = 768, h: int = 512) -> list[tuple[str, str, float,
 def _markdown(rows_12, rows_idt, w, h) -> str:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
-        START,
         "## Colour transfer (`tinct.match`)",
         "",
         f"Measured by `benchmarks/bench_transfer.py` on {platform.machine()} with {os.cpu_count()} cores, "
@@ -151,18 +149,7 @@ def _markdown(rows_12, rows_idt, w, h) -> str:
     for what, size, ours, theirs in rows_idt:
         lines.append(f"| {what} | {size} | {ours:.2f} | {theirs:.2f} | {theirs / ours:.1f}x |" if theirs else
                      f"| {what} | {size} | {ours:.2f} | - | - |")
-    lines += ["", END]
     return "\n".join(lines)
-
-
-def write_section(section: str, path: Path = RESULTS) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(section)
     if not (args.quick or args.no_write):
-        write_section(section)
+        write_section("transfer", section)
         print(f"\nwrote the transfer section of {RESULTS}")
     return 0
 
