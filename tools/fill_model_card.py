@@ -1,7 +1,8 @@
 """Write src/tinct/weights/MODEL_CARD.md from an evaluation's metrics.json and the run folder.
 
     python tools/fill_model_card.py report/metrics.json runs/r3 --weights src/tinct/weights/colornet-XXXX.pt \
-        --temperature-table runs/r3-choose.txt [--previous old/metrics.json --previous-name colornet-YYYY.pt]
+        --temperature-table runs/r3-choose.txt [--method auto:NEW] \
+        [--previous old/metrics.json --previous-method auto:OLD --previous-name colornet-YYYY.pt]
 
 Numbers in the card come from files, never typed by hand: the run's config.json, summary.json
 and metrics.jsonl, the val metrics.json, the temperature table of tools/choose_temperature.py,
@@ -23,8 +24,9 @@ KEYS = [("psnr", "PSNR (dB, RGB)", 2), ("ssim", "SSIM", 4), ("ciede2000", "mean 
         ("feature_distance", "deep-feature distance (LPIPS-like, not LPIPS)", 4)]
 
 
-def auto_of(summary: dict) -> dict:
-    return summary[next(k for k in summary if k.startswith("auto"))]
+def auto_of(summary: dict, method: str | None = None) -> dict:
+    """The row of ``method`` (default: the first ``auto…`` method of the evaluation)."""
+    return summary[method or next(k for k in summary if k.startswith("auto"))]
 
 
 def training_time(rows: list[dict]) -> tuple[float, int]:
@@ -59,7 +61,9 @@ def main() -> None:
     ap.add_argument("run")
     ap.add_argument("--weights", required=True)
     ap.add_argument("--temperature-table", help="output of tools/choose_temperature.py")
+    ap.add_argument("--method", help="the row of metrics.json that scores these weights (default: first auto…)")
     ap.add_argument("--previous", help="metrics.json of the weights these replace (same val run settings)")
+    ap.add_argument("--previous-method", help="its row (default: first auto…)")
     ap.add_argument("--previous-name", default="the previous weights")
     args = ap.parse_args()
     m = json.loads(Path(args.metrics).read_text())
@@ -71,7 +75,7 @@ def main() -> None:
     best = min(evals, key=lambda r: r["holdout_loss"])
     minutes, resumes = training_time(rows)
     s = m["summary"]
-    a, gray = auto_of(s), s["gray"]
+    a, gray = auto_of(s, args.method), s["gray"]
     gt_cf = s["ground_truth"]["colorfulness"]
     weights = Path(args.weights)
     table = "\n".join(f"| {label} | {a[k]:.{d}f} | {gray[k]:.{d}f} |" for k, label, d in KEYS if k in a)
@@ -93,7 +97,7 @@ def main() -> None:
                          f"{DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}: update tinct.colorizer first")
     previous = ""
     if args.previous:
-        p = auto_of(json.loads(Path(args.previous).read_text())["summary"])
+        p = auto_of(json.loads(Path(args.previous).read_text())["summary"], args.previous_method)
         prow = "\n".join(f"| {label} | {a[k]:.{d}f} | {p[k]:.{d}f} |" for k, label, d in KEYS if k in a and k in p)
         previous = f"""
 ### Against the weights it replaces
