@@ -133,3 +133,17 @@ def test_photos_that_would_share_an_output_name_each_get_their_own(tmp_path):
     assert main(["colorize", str(src / "a"), str(src / "b"), "-o", str(out), "--format", "jpg", "-q",
                  "--size", "64", "--workers", "1"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["X.jpg", "x_jpg.jpg", "x_png.jpg", "x_png2.jpg"]
+
+
+def test_a_renamed_output_never_takes_another_photos_name(tmp_path):
+    from tinct.batch import plan_jobs
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("x.jpg", "x.png", "x_png.jpg"):
+        (src / name).write_bytes(b"")
+    jobs = {j.source.name: j.output.name for j in plan_jobs([str(src)], tmp_path / "out", fmt="jpg")}
+    assert jobs == {"x.jpg": "x.jpg", "x_png.jpg": "x_png.jpg", "x.png": "x_png2.jpg"}
+    # writing beside the inputs: a renamed output is never one of the photos
+    jobs = {j.source.name: j.output.name for j in plan_jobs([str(src)], src, fmt="jpg", suffix="")}
+    assert jobs["x.png"] == "x_png2.jpg"

@@ -83,12 +83,12 @@ def test_working_shape_is_stride_exact():
     h, w = working_shape(3000, 4000, 256)
     assert h % 32 == 0 and w % 32 == 0 and abs(w / h - 4 / 3) < 0.1
     # extreme strips: the long side is capped (4 x size), the short side never below one stride block
-    assert working_shape(1000, 4000, 192) == (192, 768)  # a 4:1 panorama is not squeezed
+    assert working_shape(1000, 8000, 192) == (192, 1536)  # an 8:1 panorama is not squeezed
     # small photos are not enlarged (rounded to the stride); extreme strips are capped
     assert working_shape(128, 128, 192) == (128, 128)
     assert working_shape(100, 150, 192) == (96, 160)
-    assert working_shape(10, 10000, 256) == (32, 128)
-    assert working_shape(10000, 1, 192) == (128, 32)
+    assert working_shape(10, 10000, 256) == (32, 512)
+    assert working_shape(10000, 1, 192) == (512, 32)
 
 
 def test_annealed_mean_decodes_a_one_hot_bin_to_its_centre():

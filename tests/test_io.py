@@ -600,14 +600,19 @@ def test_stale_temps_of_dead_writers_are_removed(tmp_path):
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
                           text=True, check=True)
-    dead_pid = int(dead.stdout)
-    stale = tmp_path / f".a.png.{dead_pid}-0123abcd.tmp"
-    live = tmp_path / f".b.png.{os.getpid()}-89abcdef.tmp"  # a writer still at work
-    other = tmp_path / ".notes.tmp"  # not ours
-    for p in (stale, live, other):
+    host = tio._HOST
+    other = "000000" if host != "000000" else "111111"
+    stale = tmp_path / f".a.png.{host}-{int(dead.stdout)}-0123abcd.tmp"
+    kept = [
+        tmp_path / f".b.png.{host}-{os.getpid()}-89abcdef.tmp",  # a writer still at work
+        tmp_path / f".c.png.{other}-{int(dead.stdout)}-0123abcd.tmp",  # another machine's
+        tmp_path / f".d.png.{host}-9999999999-0123abcd.tmp",  # a pid the OS cannot even hold: cannot tell, keep
+        tmp_path / ".notes.tmp",  # not ours
+    ]
+    for p in (stale, *kept):
         p.write_bytes(b"half a PNG")
     assert remove_stale_temps(tmp_path) == [stale]
-    assert sorted(os.listdir(tmp_path)) == sorted([live.name, other.name])
+    assert sorted(os.listdir(tmp_path)) == sorted(p.name for p in kept)
     assert remove_stale_temps(tmp_path / "missing") == []
 
 

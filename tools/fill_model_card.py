@@ -92,7 +92,9 @@ def main() -> None:
     check_rows = "\n".join(f"| {name} | {'met' if ok else '**not met**'} | {val} |" for name, ok, val in checks)
     temp = Path(args.temperature_table).read_text().strip() if args.temperature_table else "(not run)"
     picked = pick_default(temp)
-    if picked and picked != (DEFAULT_SIZE, DEFAULT_TEMPERATURE):
+    if picked is None:
+        raise SystemExit("no temperature table, or no setting in it within 15% of the truth's colourfulness")
+    if picked != (DEFAULT_SIZE, DEFAULT_TEMPERATURE):
         raise SystemExit(f"the rule picks size {picked[0]}, T {picked[1]} but the defaults are "
                          f"{DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}: update tinct.colorizer first")
     previous = ""

@@ -47,28 +47,30 @@ def plan_jobs(inputs: Sequence[str], outdir: Path, *, fmt: str | None = None, su
     ``suffix`` is added to the stem (e.g. ``_mkl``)."""
     if fmt is not None and fmt.lower() not in FORMATS:
         raise ValueError(f"--format must be one of {sorted(set(FORMATS))}, got {fmt!r}")
-    jobs: list[Job] = []
-    taken: set[str] = set()
-
-    def add(src: Path, out: Path) -> None:
-        # two photos must not share an output (x.png and x.jpg with --format jpg, or the same
-        # name in two inputs): the later one gets its own suffix in the name, x_png.jpg
-        tag, n, candidate = src.suffix.lstrip(".").lower() or "file", 1, out
-        while str(candidate).lower() in taken:  # case-insensitive file systems collide on case too
-            candidate = out.with_name(f"{out.stem}_{tag}{n if n > 1 else ''}{out.suffix}")
-            n += 1
-        taken.add(str(candidate).lower())
-        jobs.append(Job(src, candidate))
-
+    planned: list[tuple[Path, Path]] = []  # (photo, its natural output)
     for item in inputs:
         root = Path(item)
         if not root.exists() and not root.is_symlink():
-            add(root, outdir / root.name)  # fails later with a clear message
+            planned.append((root, outdir / root.name))  # fails later with a clear message
             continue
         for src in find_images([root]):
             rel = src.relative_to(root) if root.is_dir() else Path(src.name)
             ext = FORMATS[fmt.lower()] if fmt else src.suffix
-            add(src, outdir / rel.with_name(rel.stem + suffix + ext))
+            planned.append((src, outdir / rel.with_name(rel.stem + suffix + ext)))
+    # Two photos must not share an output (x.png and x.jpg with --format jpg, or one name in
+    # two inputs): the first keeps the natural name, a later one gets x_png.jpg. A new name
+    # must be nobody's natural output and no photo (the output folder may be the input's).
+    key = lambda p: str(p).lower()  # noqa: E731 - case-insensitive file systems collide on case too
+    reserved = {key(out) for _, out in planned} | {key(src) for src, _ in planned}
+    taken: set[str] = set()
+    jobs = []
+    for src, out in planned:
+        candidate, tag, n = out, src.suffix.lstrip(".").lower() or "file", 1
+        while key(candidate) in taken or (candidate != out and key(candidate) in reserved):
+            candidate = out.with_name(f"{out.stem}_{tag}{n if n > 1 else ''}{out.suffix}")
+            n += 1
+        taken.add(key(candidate))
+        jobs.append(Job(src, candidate))
     return jobs
 
 

@@ -66,7 +66,7 @@ def prepare(image: np.ndarray) -> Prepared:
     return Prepared(light, alpha, img.dtype, was_colour)
 
 
-MAX_ASPECT = 4  # longest working side, in multiples of the short side's target
+MAX_ASPECT = 16  # longest working side, in multiples of the short side's target
 
 
 def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[int, int]:

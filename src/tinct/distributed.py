@@ -41,9 +41,7 @@ def colorize_file(job: Job, options: dict[str, Any]) -> None:
 
     read_kw = {"max_pixels": int(options["max_pixels"])} if options.get("max_pixels") is not None else {}
     image = imread(job.source, **read_kw)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # colour input is normal in a batch; the result says it
-        out = tinct.colorize(image, **{k: v for k, v in options.items() if k in COLORIZE_OPTIONS})
+    out = tinct.colorize(image, **{k: v for k, v in options.items() if k in COLORIZE_OPTIONS})
     imwrite(job.output, out, like=job.source, quality=options.get("quality", 95))
 
 
@@ -65,6 +63,9 @@ def _worker_plugin(model: str) -> Any:
             import torch
 
             torch.set_num_threads(max(1, int(getattr(worker, "nthreads", 1) or 1)))
+            # colour input is normal in a batch (the result says it); set once per worker
+            # process, since per-photo catch_warnings in the worker's threads would race
+            warnings.filterwarnings("ignore", message="the photo already has colour")
             try:
                 from tinct.models._weights import load_model
 

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import io
 import os
 import re
 import secrets
+import socket
 import stat
 import struct
 import sys
@@ -51,6 +53,7 @@ from PIL import Image, UnidentifiedImageError
 __all__ = [
     "IMAGE_SUFFIXES",
     "DEFAULT_MAX_PIXELS",
+    "atomic_write",
     "ImageError",
     "Metadata",
     "find_images",
@@ -633,7 +636,7 @@ def imwrite(
         warnings.warn(f"{path}: EXIF is not written to 16-bit TIFF files", stacklevel=2)
         exif = None
     try:
-        _atomic_write(Path(path), lambda fp: _encode(fp, image, fmt, icc=icc, exif=exif, quality=quality))
+        atomic_write(Path(path), lambda fp: _encode(fp, image, fmt, icc=icc, exif=exif, quality=quality))
     except OSError as exc:
         raise ImageError(path, f"cannot write ({exc.strerror or exc})") from exc
 
@@ -708,8 +711,11 @@ def _exif_upright(exif: bytes, path: str | os.PathLike) -> bytes | None:
     return bytes(buf)
 
 
-def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Run ``write`` on a temporary file beside ``path``, fsync it, rename it over ``path``."""
+def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Run ``write`` on a temporary file beside ``path``, fsync it, rename it over ``path``.
+
+    Readers see the old file or the whole new one; on any failure the temporary file is
+    removed and ``path`` is untouched (a killed process leaves one: :func:`remove_stale_temps`)."""
     tmp, fp = _create_temp(path)
     try:
         with fp:
@@ -729,28 +735,30 @@ def _atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
 def _create_temp(path: Path) -> tuple[Path, BinaryIO]:
     """Create a new hidden temporary file in ``path``'s folder (mode 0o666 less the umask).
 
-    The name carries the writer's process id so that :func:`remove_stale_temps` can tell
-    the leftovers of a killed process from a file another process is still writing."""
+    The name carries the writer's host and process id so that :func:`remove_stale_temps` can
+    tell the leftovers of a killed process from a file another process is still writing."""
     while True:
-        tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+        tmp = path.with_name(f".{path.name}.{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.tmp")
         try:
-            return tmp, open(tmp, "xb")  # noqa: SIM115 - closed by _atomic_write
+            return tmp, open(tmp, "xb")  # noqa: SIM115 - closed by atomic_write
         except FileExistsError:
             continue
 
 
-_TEMP_NAME = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}\.tmp$")
+# a hash of the host name: a shared folder (NFS, Dask workers) holds other machines' temp files
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:6]
+_TEMP_NAME = re.compile(r"^\..+\.([0-9a-f]{6})-(\d{1,10})-[0-9a-f]{8}\.tmp$")
 
 
 def remove_stale_temps(folder: Path) -> list[Path]:
-    """Delete the temporary files that killed writers left in ``folder`` (``kill -9`` or a
-    power cut give no chance to clean up); files of a process still alive are kept.
-    Returns the files removed."""
+    """Delete the temporary files that killed writers on this machine left in ``folder``
+    (``kill -9`` or a power cut give no chance to clean up); files of a process still alive,
+    or written from another machine, are kept. Returns the files removed."""
     removed = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             match = _TEMP_NAME.match(entry.name)
-            if match and not _process_alive(int(match.group(1))):
+            if match and match.group(1) == _HOST and not _process_alive(int(match.group(2))):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
                     removed.append(Path(entry.path))
@@ -762,8 +770,8 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except (PermissionError, OSError):
-        return True  # exists, owned by someone else (or cannot tell: keep its file)
+    except (OSError, OverflowError, ValueError):
+        return True  # owned by someone else, or cannot tell: keep its file
     return True
 
 

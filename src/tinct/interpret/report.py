@@ -55,7 +55,7 @@ from tinct.color.lab import lab_to_rgb
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, prepare
 from tinct.interpret.core import Explanation, explain
 from tinct.interpret.render import fit_size, outline_regions, render_colorbar, render_heatmap, render_swatches
-from tinct.io import _atomic_write, find_images, imread, imwrite
+from tinct.io import atomic_write, find_images, imread, imwrite
 
 __all__ = ["run_explain", "report_dict", "validate_report", "SCHEMA", "FILES"]
 
@@ -120,7 +120,7 @@ suggestions.json
 def _write_atomic(path: Path, text: str) -> None:
     """Write a text file atomically, as :func:`tinct.io.imwrite` writes images."""
     data = text.encode("utf-8")
-    _atomic_write(path, lambda fp: fp.write(data))
+    atomic_write(path, lambda fp: fp.write(data))
 
 
 def _weights_name(model: str) -> str:

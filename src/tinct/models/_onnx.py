@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import threading
 import warnings
 from functools import lru_cache
@@ -82,16 +81,10 @@ def onnx_bytes(net: Any, *, metadata: dict[str, str] | None = None, opset: int =
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename (never a half-written file)."""
+    from tinct.io import atomic_write
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; an exported model is an ordinary readable file
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda fp: fp.write(data))
 
 
 def export_onnx(net: Any, path: str | os.PathLike[str], *, metadata: dict[str, str] | None = None) -> Path:

@@ -13,10 +13,12 @@ Started by ``torchrun`` the same loop trains data-parallel: see :mod:`tinct.trai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -25,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from tinct.io import remove_stale_temps
 from tinct.training import ddp
 from tinct.training.config import TrainConfig
 
@@ -41,19 +44,19 @@ def get_lr(step: int, cfg: TrainConfig) -> float:
 
 
 def _atomic_save(obj: Any, path: Path, *, keep_previous: bool = False) -> None:
-    """``torch.save`` to a temp file, fsync, rename over ``path``: a kill at any moment
-    leaves a complete file. ``keep_previous`` first moves the old file to ``<name>.prev``
-    (the fallback of :func:`load_checkpoint` if the newest one is ever unreadable)."""
+    """``torch.save`` through :func:`tinct.io.atomic_write` (temp file, fsync, rename): a kill
+    at any moment leaves a complete file. ``keep_previous`` first makes ``<name>.prev`` a copy
+    of the old file, so ``path`` never goes missing and :func:`load_checkpoint` has a fallback
+    if the newest one is ever unreadable."""
     import torch
 
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        torch.save(obj, f)
-        f.flush()
-        os.fsync(f.fileno())
-    if keep_previous and path.exists():
-        os.replace(path, _previous(path))
-    os.replace(tmp, path)
+    from tinct.io import atomic_write
+
+    if keep_previous and path.exists():  # a copy, not a hard link: damage to one must spare the other
+        staged = path.with_name(path.name + ".prev.tmp")
+        shutil.copyfile(path, staged)
+        os.replace(staged, _previous(path))
+    atomic_write(path, lambda fp: torch.save(obj, fp))
 
 
 def _previous(path: Path) -> Path:
@@ -61,8 +64,8 @@ def _previous(path: Path) -> Path:
 
 
 def load_checkpoint(path: Path) -> dict:
-    """The newest complete checkpoint: ``path``, else its ``.prev`` copy (a kill between the
-    two renames of :func:`_atomic_save`, or a file damaged on disk), with a warning."""
+    """The newest complete checkpoint: ``path``, else its ``.prev`` copy (a file damaged on
+    disk), with a warning; the damaged file is kept as ``<name>.damaged``."""
     import pickle
 
     import torch
@@ -75,6 +78,8 @@ def load_checkpoint(path: Path) -> dict:
             state = torch.load(candidate, map_location="cpu", weights_only=True)
         except (RuntimeError, EOFError, OSError, pickle.UnpicklingError) as exc:
             problems.append(f"{candidate}: unreadable ({str(exc).splitlines()[0][:80]})")
+            if candidate == path:  # the next save must not make it the fallback
+                os.replace(path, path.with_name(path.name + ".damaged"))
             continue
         for problem in problems:
             log.warning("%s; resuming from %s", problem, candidate.name)
@@ -120,6 +125,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt_path = out / "checkpoint.pt"
+    remove_stale_temps(out)  # the half-written checkpoint of a killed run
     state = None
     if resume:
         state = load_checkpoint(ckpt_path)
@@ -179,6 +185,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         step, best, bad_evals = state["step"], state["best"], state["bad_evals"]
         rng.bit_generator.state = state["numpy_rng"]
         torch.set_rng_state(state["torch_rng"])
+        with contextlib.suppress(OSError, RuntimeError, KeyError):  # a fallback may predate best.pt
+            best = min(best, torch.load(out / "best.pt", map_location="cpu", weights_only=True)["best"])
         log.info("resumed from step %d (best holdout %.4f)", step, best)
 
     def checkpoint(path: Path) -> None:
