@@ -357,6 +357,8 @@ def test_fifty_concurrent_uploads_complete_or_get_503(tmp_path, photos):
         assert results.count(200) >= 10  # 2 running + 8 waiting at least get through
         assert results.count(503) >= 1  # and the rest are turned away, not queued without end
         peak = _rss_mb(server.pid, "VmHWM")
+        print(f"50 uploads: {results.count(200)} x 200, {results.count(503)} x 503; "
+              f"server RSS warm {rss_warm:.0f} MB, peak {peak:.0f} MB")  # shown with pytest -s
         assert peak - rss_warm < 800, (rss_warm, peak)  # bounded: no 50 photos in memory at once
         assert httpx.get(f"{url}/api/info", timeout=10).json()["busy"] == {"running": 0, "waiting": 0}
     finally:
