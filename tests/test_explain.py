@@ -152,6 +152,9 @@ def test_suggestions_are_sorted_distinct_and_drawn_at_the_pixels_lightness(photo
         probs = [s.probability for s in sug]
         assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1 + 1e-6
         assert len({s.hex for s in sug}) == 5
+        lab = rgb_to_lab(np.array([s.rgb for s in sug], np.uint8))
+        gaps = np.linalg.norm(lab[:, None] - lab[None], axis=-1) + np.eye(5) * 99
+        assert gaps.min() >= 2.3  # distinct to the eye, not just by one level
         bins = [b for s in sug for b in s.bins]
         assert len(bins) == len(set(bins))  # every bin counted once
         for s in sug:
@@ -174,6 +177,8 @@ def test_a_reference_palette_steers_the_suggestions(photos):
         mass = lambda sug: sum(s.probability for s in sug if s.ab[0] < -10)  # noqa: E731 - green bins
         assert mass(steered) > mass(plain) + 0.3, (plain, steered)
         assert steered[0].ab[0] < -10  # the most likely colour is now a green
+        lab = rgb_to_lab(np.array([s.rgb for s in steered], np.uint8))
+        assert min(np.linalg.norm(lab[i] - lab[j]) for i in range(len(lab)) for j in range(i)) >= 2.3
 
 
 def test_black_pixels_get_one_suggestion_black(photos):

@@ -23,11 +23,13 @@ from functools import lru_cache
 import numpy as np
 
 from tinct.color.gamut import GRID, ab_bins, clip_ab_to_gamut
-from tinct.color.lab import lab_to_rgb
+from tinct.color.lab import lab_to_rgb, rgb_to_lab
 from tinct.colorizer import DEFAULT_SIZE, prepare
 from tinct.interpret._distribution import cached_logits, grid_box, grid_index, log_probabilities
 
 __all__ = ["Suggestion", "suggest_colors", "top_colours"]
+
+JND = 2.3  # CIE76 distance below which two suggested colours look the same (Sharma 2003)
 
 
 @dataclass(frozen=True)
@@ -99,20 +101,20 @@ def top_colours(prob: np.ndarray, light: float, k: int) -> list[Suggestion]:
     if prob.shape != (len(bins),):
         raise ValueError(f"prob must have shape ({len(bins)},), got {prob.shape}")
     rgb = _render(float(np.clip(light, 0, 100)))
+    lab = rgb_to_lab(rgb)
     owner = np.full(len(bins), -1)
     chosen: list[int] = []
-    by_colour: dict[bytes, int] = {}
     for b in np.argsort(-prob, kind="stable"):
         if len(chosen) == k:
             break
         if owner[b] >= 0:  # a neighbour of a more probable chosen bin
             continue
-        twin = by_colour.get(rgb[b].tobytes())
-        if twin is not None:  # renders as a colour already offered
+        # renders as a colour already offered: out-of-gamut bins shrink onto the same colours
+        twin = next((c for c in chosen if np.linalg.norm(lab[b] - lab[c]) < JND), None)
+        if twin is not None:
             owner[b] = twin
             continue
         chosen.append(int(b))
-        by_colour[rgb[b].tobytes()] = int(b)
         owner[b] = b
         owner[near[b] & (owner < 0)] = b
     out = []
