@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinct import __version__
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, ColourInputWarning, onnx_available
 from tinct.io import ImageError
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -135,7 +135,7 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
 
     # colour input is normal in a batch (the result says it); one filter for the whole command,
     # since per-photo catch_warnings in worker threads would race (main() restores the filters)
-    warnings.filterwarnings("ignore", message="the photo already has colour")
+    warnings.filterwarnings("ignore", category=ColourInputWarning)
 
     def work(job) -> None:
         image = imread(job.source, **_read_kwargs(args))
@@ -323,9 +323,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export_onnx(args: argparse.Namespace) -> int:
-    from importlib.util import find_spec
-
-    if find_spec("onnxruntime") is None or find_spec("onnx") is None:
+    if not onnx_available():
         raise CliError("--onnx needs extra packages: pip install 'tinct[onnx]'")
     from tinct.models._onnx import OnnxError, export_weights
     from tinct.models._weights import WeightsError

@@ -31,6 +31,11 @@ AUTO_PREFERS_ONNX = True
 _ONNX_FAILED: set[str] = set()  # models whose export failed once: auto mode stays on torch for them
 
 
+class ColourInputWarning(UserWarning):
+    """The photo given to colorize already has colour (only its lightness is used). A batch
+    expects this; it filters the category instead of every warning."""
+
+
 @dataclass
 class Prepared:
     """A photo split into what colorization needs."""
@@ -201,7 +206,7 @@ def colorize_auto(image: np.ndarray, *, model: str = "default", temperature: flo
     """Automatic colorization of one photo (see :func:`tinct.colorize`)."""
     prep = prepare(image)
     if prep.was_colour:
-        warnings.warn("the photo already has colour: colorizing its luminance", stacklevel=3)
+        warnings.warn("the photo already has colour: colorizing its luminance", ColourInputWarning, stacklevel=3)
     logits = predict_logits(prep.light, model=model, size=size)
     light_lo = light_at(prep.light, logits.shape[1:])
     ab_lo = decode_ab(logits, light_lo, temperature=temperature, saturation=saturation)

@@ -65,7 +65,9 @@ def _worker_plugin(model: str) -> Any:
             torch.set_num_threads(max(1, int(getattr(worker, "nthreads", 1) or 1)))
             # colour input is normal in a batch (the result says it); set once per worker
             # process, since per-photo catch_warnings in the worker's threads would race
-            warnings.filterwarnings("ignore", message="the photo already has colour")
+            from tinct.colorizer import ColourInputWarning
+
+            warnings.filterwarnings("ignore", category=ColourInputWarning)
             try:
                 from tinct.models._weights import load_model
 

@@ -53,9 +53,8 @@ def _atomic_save(obj: Any, path: Path, *, keep_previous: bool = False) -> None:
     from tinct.io import atomic_write
 
     if keep_previous and path.exists():  # a copy, not a hard link: damage to one must spare the other
-        staged = path.with_name(path.name + ".prev.tmp")
-        shutil.copyfile(path, staged)
-        os.replace(staged, _previous(path))
+        with open(path, "rb") as old:
+            atomic_write(_previous(path), lambda fp: shutil.copyfileobj(old, fp))
     atomic_write(path, lambda fp: torch.save(obj, fp))
 
 
