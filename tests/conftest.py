@@ -44,6 +44,24 @@ def shared_data() -> Path:
     return SHARED
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (servers, torchrun)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """sha256 of every regular file below ``root``, to show inputs are byte-identical after a run
+    (symlinks are not followed: they may dangle or loop)."""
+    import hashlib
+
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
 def write_crops(root: Path, photos: dict[str, np.ndarray], *, seed: int, per_photo: int, ext: str) -> Path:
     """Random 96 x 96 crops of the colour samples saved into ``root``: a tiny training set."""
     from PIL import Image

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import file_digests
 from PIL import Image
 
 from tinct.cli import main
 
 pytest.importorskip("torch")
-
-
-def _digest(folder: Path) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture()
@@ -38,13 +34,13 @@ def test_version(capsys):
 
 
 def test_colorize_folder_goes_on_past_a_bad_file(album, tmp_path, capsys):
-    before = _digest(album)
+    before = file_digests(album)
     out = tmp_path / "out"
     code = main(["colorize", str(album), "-o", str(out), "--json", str(tmp_path / "s.json"), "--workers", "1"])
     assert code == 1
     err = capsys.readouterr().err
     assert f"error: {album / 'broken.jpg'}: " in err and "Traceback" not in err
-    assert _digest(album) == before  # inputs untouched
+    assert file_digests(album) == before  # inputs untouched
     cam = np.asarray(Image.open(out / "camera.jpg"))
     cat = Image.open(out / "sub" / "cat.png")
     assert cam.shape == (256, 256, 3) and cat.size == (451, 300) and cat.mode == "RGB"

@@ -7,7 +7,6 @@ import errno
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _corpus import BAD, bomb_png, encode, exif_bytes, noise, sha
+from _corpus import BAD, bomb_png, encode, exif_bytes, noise
+from conftest import file_digests, free_port, write_crops
 from PIL import Image, ImageOps
 
 pytest.importorskip("torch")
@@ -116,10 +116,6 @@ def corpus(tmp_path) -> tuple[Path, dict[str, str], list[str]]:
     return root, bad, odd
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {str(p): sha(p) for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
-
-
 def _expected_size(path: Path) -> tuple[int, int]:
     with Image.open(path) as im:
         return ImageOps.exif_transpose(im).size if im.format == "JPEG" else im.size
@@ -128,7 +124,7 @@ def _expected_size(path: Path) -> tuple[int, int]:
 def test_corpus_of_bad_and_odd_files_through_the_cli(corpus, tmp_path, capfd):
     root, bad, odd = corpus
     assert len(bad) + len(odd) + 1 >= 30  # + the symlink loop
-    before = _digests(root)
+    before = file_digests(root)
     out = tmp_path / "out"
     code = main(["colorize", str(root), "-o", str(out), "--json", str(tmp_path / "s.json"), *FAST])
     err = capfd.readouterr().err
@@ -146,7 +142,7 @@ def test_corpus_of_bad_and_odd_files_through_the_cli(corpus, tmp_path, capfd):
         assert result.shape[:2][::-1] == _expected_size(root / name), name
         assert result.shape[2] in (3, 4)
     assert not [p for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
-    assert _digests(root) == before  # inputs byte-identical
+    assert file_digests(root) == before  # inputs byte-identical
     assert not (out / "loop").exists()  # the loop adds no photos and no endless walk
     # the same command again: all finished photos are skipped, the bad ones reported again
     assert main(["colorize", str(root), "-o", str(out), "--json", str(tmp_path / "s2.json"), "-q", *FAST]) == 1
@@ -194,7 +190,7 @@ def test_read_only_output_folder(album, tmp_path, capfd, monkeypatch):
         monkeypatch.setattr(tio, "_create_temp", refuse)
     else:
         out.chmod(0o555)
-    before = _digests(album)
+    before = file_digests(album)
     try:
         code = main(["colorize", str(album), "-o", str(out), *FAST])
     finally:
@@ -204,7 +200,7 @@ def test_read_only_output_folder(album, tmp_path, capfd, monkeypatch):
     for i in range(3):
         assert f"error: {out / f'p{i}.jpg'}: cannot write (Permission denied)" in err
     assert "3 failed" in err
-    assert list(out.iterdir()) == [] and _digests(album) == before
+    assert list(out.iterdir()) == [] and file_digests(album) == before
 
 
 def test_disk_full_half_way_through_a_batch(album, tmp_path, capfd, monkeypatch):
@@ -256,8 +252,6 @@ def _step_of(path: Path) -> int:
 
 
 def test_kill_minus_9_during_training_resumes_from_the_last_good_checkpoint(tmp_path, photos):
-    from conftest import write_crops
-
     (tmp_path / "data").mkdir()
     data = write_crops(tmp_path / "data", photos, seed=3, per_photo=3, ext=".png")
     run = tmp_path / "run"
@@ -300,12 +294,6 @@ def _safe_step(path: Path) -> int:
 
 # ----------------------------------------------------------------------------- 50 uploads at once
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rss_mb(pid: int, field: str = "VmRSS") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -317,7 +305,7 @@ def _rss_mb(pid: int, field: str = "VmRSS") -> float:
 def test_fifty_concurrent_uploads_complete_or_get_503(tmp_path, photos):
     httpx = pytest.importorskip("httpx")
     pytest.importorskip("uvicorn")
-    port, temp = _free_port(), tmp_path / "serve-tmp"
+    port, temp = free_port(), tmp_path / "serve-tmp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     server = subprocess.Popen([sys.executable, "-m", "tinct", "serve", "--port", str(port), "--max-jobs", "2",
                                "--queue", "8", "--threads", "1", "--temp-dir", str(temp)],

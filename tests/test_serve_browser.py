@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import free_port
 
 pytest.importorskip("fastapi", reason="tinct serve needs the 'serve' extra (fastapi, uvicorn, python-multipart)")
 pytest.importorskip("uvicorn", reason="tinct serve needs uvicorn")
@@ -44,12 +44,6 @@ run("127.0.0.1", int(sys.argv[1]), temp_dir=sys.argv[2], log_level="warning")
 """
 SKY = (250, 60)  # a point of sky in the 512 x 512 camera photo
 TIMEOUT_MS = 60_000
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 
@@ -14,15 +13,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
 
-from conftest import write_crops  # noqa: E402
+from conftest import free_port, write_crops  # noqa: E402
 
 from tinct.training import ddp  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +44,7 @@ def test_helpers_are_no_ops_in_one_process(monkeypatch):
 def test_two_ranks_stay_in_sync_and_the_loss_falls(tiny_data, tmp_path):
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-           "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
+           "--master_addr=127.0.0.1", f"--master_port={free_port()}",
            "-m", "tinct", "train", str(tiny_data), "--out", str(run), "--preset", "smoke", "--quiet"]
     for kv in ("pretrained=false", "crop=32", "load_short=48", "min_side=32", "batch_size=16", "max_steps=30",
                "lr=0.003", "warmup_steps=3", "eval_every=10", "checkpoint_every=10", "holdout_fraction=0.25",
