@@ -13,7 +13,7 @@ import argparse
 
 from tinct.evaluate import evaluate
 
-TEMPERATURES = (0.3, 0.38, 0.5)
+TEMPERATURES = (0.38, 0.5, 0.7, 1.0)
 WORK_SIZES = (192, 256)
 
 

@@ -40,6 +40,39 @@ def training_time(rows: list[dict]) -> tuple[float, int]:
     return (total + (train[-1]["elapsed_s"] if train else 0.0)) / 60, resumes
 
 
+def command_of(run: Path, cfg: dict) -> str:
+    """The `tinct train` command that reproduces ``run``: its config against the cpu preset."""
+    from tinct.training.config import load_config
+
+    base = load_config(preset="cpu").to_dict()
+    sets = "".join(f" --set {k}={json.dumps(v) if not isinstance(v, str) else v}"
+                   for k, v in cfg.items() if k != "threads" and base.get(k) != v)
+    return f"tinct train ../shared/data/train --out runs/{run.name} --preset cpu{sets}"
+
+
+def stages(run: Path) -> list[tuple[Path, dict, dict, list[dict]]]:
+    """``run`` and the runs it was fine-tuned from (``init_from`` = another run's best.pt), oldest first."""
+    out = []
+    while True:
+        cfg = json.loads((run / "config.json").read_text())
+        summary = json.loads((run / "summary.json").read_text())
+        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+        out.append((run, cfg, summary, rows))
+        parent = Path(cfg.get("init_from") or "-").parent
+        if not (parent / "config.json").is_file():
+            return out[::-1]
+        run = parent
+
+
+def stage_line(i: int, run: Path, cfg: dict, summary: dict, rows: list[dict]) -> str:
+    evals = [r for r in rows if r["kind"] == "eval"]
+    best = min(evals, key=lambda r: r["holdout_loss"])
+    minutes, resumes = training_time(rows)
+    return (f"{i}. `{command_of(run, cfg)}`: {summary['step']:,} steps of {cfg['batch_size']} "
+            f"{cfg['crop']}² crops in {minutes:.0f} minutes (resumed {resumes} time(s)); lowest holdout "
+            f"loss {best['holdout_loss']:.4f} at step {best['step']}.")
+
+
 def pick_default(table: str, truth_tolerance: float = 0.15) -> tuple[int, float] | None:
     """The card's rule on a choose_temperature table: the highest rebalanced AuC among the
     settings whose colourfulness is within 15% of the truth's (the gray row's CF + dCF)."""
@@ -73,7 +106,9 @@ def main() -> None:
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
     evals = [r for r in rows if r["kind"] == "eval"]
     best = min(evals, key=lambda r: r["holdout_loss"])
-    minutes, resumes = training_time(rows)
+    chain = stages(run)
+    stage_text = "\n".join(stage_line(i, *st) for i, st in enumerate(chain, 1))
+    first = chain[0][1]  # the recipe below is stage 1's; later stages change only what they --set
     s = m["summary"]
     a, gray = auto_of(s, args.method), s["gray"]
     gt_cf = s["ground_truth"]["colorfulness"]
@@ -136,23 +171,24 @@ full-resolution L and joined with the photo's own L.
   in the file name checked on every load.
 
 ## Training
-- Command: `tinct train ../shared/data/train --out runs/{run.name} --preset cpu --set
-  max_steps={cfg['max_steps']}` (the resolved config is `config.json` in the run folder and inside
-  every checkpoint), on 2 CPU cores.
+- Commands, on 2 CPU cores (each run's resolved config is `config.json` in its folder and inside
+  every checkpoint; a later stage starts from the previous stage's `best.pt`):
+
+{stage_text}
+
 - Data: `../shared/data/train` — {summary['train_photos'] + summary['holdout_photos']:,} colour photos
   after skipping {summary['skipped']['gray']} grayscale and {summary['skipped']['tiny']} tiny ones; a
   hash-chosen {cfg['holdout_fraction']:.0%} held out for early stopping ({summary['holdout_photos']} photos).
   Sampling weights: catsdogs × {cfg['group_weights'].get('catsdogs')}, flowers128 ×
   {cfg['group_weights'].get('flowers128')} (they are plentiful but narrow), every other group × 1.
-- Recipe: {cfg['crop']}² random resized crops (area {cfg['scale_min']}–1), flips, ±{cfg['rotate_deg']}°
-  rotations; class-rebalanced cross-entropy (λ = {cfg['rebalance_lambda']}, prior smoothed σ = 5)
-  against targets soft-encoded over the {cfg['soft_k']} nearest bins (σ = {cfg['soft_sigma']}); AdamW
-  (lr {cfg['lr']}, encoder × {cfg['encoder_lr_mult']}, weight decay {cfg['weight_decay']}), batch
-  {cfg['batch_size']}, {cfg['warmup_steps']} warmup steps then cosine to {cfg['min_lr_ratio']} × lr.
-- How it ran: {summary['step']:,} steps of {cfg['batch_size']} crops ({summary['step'] * cfg['batch_size']:,}
-  samples) in {minutes:.0f} minutes of training time, resumed exactly {resumes} time(s), while other
-  work shared the two cores.
-- Shipped checkpoint: step {best['step']} (lowest holdout loss {best['holdout_loss']:.4f}; holdout
+- Recipe: random resized crops (area {first['scale_min']}–1), flips, ±{first['rotate_deg']}°
+  rotations; class-rebalanced cross-entropy (λ = {first['rebalance_lambda']}, prior smoothed σ = 5)
+  against targets soft-encoded over the {first['soft_k']} nearest bins (σ = {first['soft_sigma']}); AdamW
+  (lr {first['lr']}, encoder × {first['encoder_lr_mult']}, weight decay {first['weight_decay']}), batch
+  {first['batch_size']}, {first['warmup_steps']} warmup steps then cosine to {first['min_lr_ratio']} × lr (stage 1; a later
+  stage changes only what its command sets).
+- Other work shared the two cores while it trained.
+- Shipped checkpoint: step {best['step']} of the last stage (lowest holdout loss {best['holdout_loss']:.4f}; holdout
   ab error {best['holdout_ab_err']:.2f}).
 
 ## Validation (`../shared/data/val`, {m['config']['photos']} colour photos, short side {m['config']['size']})
