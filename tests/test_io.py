@@ -666,3 +666,29 @@ def test_find_images_nested_with_symlink_loop(tmp_path):
     found = list(find_images([tmp_path, tmp_path / "given.jpg"]))
     rel = [p.relative_to(tmp_path).as_posix() for p in found]
     assert rel == ["0.tif", "a/1.jpg", "a/b/2.PNG", "given.jpg"]
+
+
+def test_concurrent_reads_leave_the_warning_filters_as_they_were(tmp_path):
+    """imread silences Pillow's warnings with catch_warnings, which is process-wide state: reads in
+    several threads (tinct serve, batch workers) must not leave one thread's filters behind."""
+    import threading
+
+    src = tmp_path / "bad_exif.jpg"
+    Image.fromarray(noise(8, 12)).save(src, exif=b"Exif\x00\x00" + b"\xde\xad\xbe\xef" * 8)
+    before = list(warnings.filters)
+    errors: list[BaseException] = []
+
+    def read_many() -> None:
+        try:
+            for _ in range(200):
+                imread(src)
+        except BaseException as exc:  # noqa: BLE001 - reported by the assert below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=read_many) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert warnings.filters == before

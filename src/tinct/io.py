@@ -50,6 +50,8 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from tinct._warnings import ignoring
+
 __all__ = [
     "IMAGE_SUFFIXES",
     "DEFAULT_MAX_PIXELS",
@@ -351,13 +353,10 @@ def _open_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         yield fp
 
 
-@contextlib.contextmanager
-def _quiet_pillow() -> Iterator[None]:
+def _quiet_pillow() -> contextlib.AbstractContextManager[None]:
     """Silence Pillow's warnings about what we check or ignore ourselves (size, broken EXIF)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        warnings.filterwarnings("ignore", message=r"(?i).*corrupt exif", category=UserWarning)
-        yield
+    return ignoring({"category": Image.DecompressionBombWarning},
+                    {"message": r"(?i).*corrupt exif", "category": UserWarning})
 
 
 def _allow_pil_pixels(max_pixels: int | None) -> None:

@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from tinct._warnings import ignoring
 from tinct.models._weights import DEFAULT_MODEL, WeightsError, sha256_of, shipped_weights
 
 EXPORT_VERSION = "1"  # bump when the graph or the exporter settings change: old cache files are rebuilt
@@ -66,8 +67,7 @@ def onnx_bytes(net: Any, *, metadata: dict[str, str] | None = None, opset: int =
     net = net.float().eval()
     example = torch.full((1, 1, 64, 96), 50.0)
     buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings on shape arithmetic, the legacy-exporter notice
+    with ignoring():  # TracerWarnings on shape arithmetic, the legacy-exporter notice
         torch.onnx.export(net, (example,), buf, dynamo=False, opset_version=opset, input_names=[INPUT],
                           output_names=[OUTPUT], do_constant_folding=True,
                           dynamic_axes={INPUT: {0: "batch", 2: "height", 3: "width"},

@@ -41,7 +41,6 @@ import shutil
 import tempfile
 import threading
 import time
-import warnings
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
@@ -400,9 +399,8 @@ class _State:
         path = self.root / "results" / f"{rid}{suffix}"
         if suffix == ".jpg":
             arr = _to_u8(arr)[..., :3]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # unreadable EXIF of the input: not copied
-            imwrite(path, arr, like=like if like is not None and like.exists() else None, quality=92)
+        # a warning here (the upload's EXIF unreadable, so not copied) goes to the server's log
+        imwrite(path, arr, like=like if like is not None and like.exists() else None, quality=92)
         with self.lock:
             files = self.files.get_touch(rid) or {}
             files[suffix] = path
