@@ -710,15 +710,19 @@ def _exif_upright(exif: bytes, path: str | os.PathLike) -> bytes | None:
     return bytes(buf)
 
 
-def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Run ``write`` on a temporary file beside ``path``, fsync it, rename it over ``path``.
+def atomic_write(path: Path, write: Callable[[BinaryIO], object] | bytes) -> None:
+    """Run ``write`` (or write these bytes) on a temporary file beside ``path``, fsync it,
+    rename it over ``path``.
 
     Readers see the old file or the whole new one; on any failure the temporary file is
     removed and ``path`` is untouched (a killed process leaves one: :func:`remove_stale_temps`)."""
     tmp, fp = _create_temp(path)
     try:
         with fp:
-            write(fp)
+            if isinstance(write, bytes):
+                fp.write(write)
+            else:
+                write(fp)
             fp.flush()
             os.fsync(fp.fileno())
         with contextlib.suppress(OSError):  # keep the permissions of a file we replace

@@ -117,12 +117,6 @@ suggestions.json
 """
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write a text file atomically, as :func:`tinct.io.imwrite` writes images."""
-    data = text.encode("utf-8")
-    atomic_write(path, lambda fp: fp.write(data))
-
-
 def _weights_name(model: str) -> str:
     if model == "default":
         from tinct.models._weights import shipped_weights
@@ -316,14 +310,14 @@ def write_explanation(ex: Explanation, image: np.ndarray, folder: Path, *, sourc
         bar = render_colorbar(disp[1], low="0 (no influence)", high="1 (most influence)",
                               title="saliency for the outlined target")
         imwrite(folder / FILES["saliency"], _stack(sal, bar))
-    _write_atomic(folder / FILES["json"], json.dumps(meta, indent=1) + "\n")
+    atomic_write(folder / FILES["json"], (json.dumps(meta, indent=1) + "\n").encode())
     p10, p90 = meta["entropy_bits"]["p10"], meta["entropy_bits"]["p90"]
     readme = README.format(source=source, underline="=" * len(f"tinct explain: {source}"), model=ex.model,
                            weights=meta["weights"], size=ex.size, temperature=ex.temperature, k=ex.k,
                            q=ex.num_bins, hmax=hmax, hmean=meta["entropy_bits"]["mean"], h10=p10, h90=p90, lo=lo, hi=hi,
                            nreg=len(ex.regions), target=ex.saliency_target or "none", schema=SCHEMA)
-    _write_atomic(folder / FILES["readme"], readme)
-    _write_atomic(folder / FILES["index"], _index_html(meta, readme))
+    atomic_write(folder / FILES["readme"], readme.encode())
+    atomic_write(folder / FILES["index"], _index_html(meta, readme).encode())
     return meta
 
 
@@ -397,5 +391,5 @@ def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, 
                       for p, f in zip(paths, done, strict=True))
     page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>tinct explain</title></head>'
             f"<body><h1>tinct explain</h1><ul>\n{links}\n</ul></body></html>\n")
-    _write_atomic(outdir / FILES["index"], page)
+    atomic_write(outdir / FILES["index"], page.encode())
     return done

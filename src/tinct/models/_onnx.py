@@ -84,7 +84,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     from tinct.io import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda fp: fp.write(data))
+    atomic_write(path, data)
 
 
 def export_onnx(net: Any, path: str | os.PathLike[str], *, metadata: dict[str, str] | None = None) -> Path:
