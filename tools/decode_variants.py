@@ -1,0 +1,127 @@
+"""Score decoding variants of one network on the same logits (held-out *training* photos, not val).
+
+    python tools/decode_variants.py HOLDOUT_DIR --model PATH [--second PATH] [--work-size 192]
+
+Rows: the annealed mean at several temperatures; mirror test-time augmentation (mean
+log-probabilities of the photo and its mirror image); the geometric median of the distribution;
+logit adjustment ``softmax((z - alpha log prior) / T)`` (Menon et al., "Long-tail learning via
+logit adjustment", ICLR 2021) with the training prior stored in the weight file; and, with
+``--second``, the two networks' mean log-probabilities (an ensemble) and the network whose
+weights are the mean of theirs (a weight average; meaningful for runs from the same start).
+docs/training.md quotes the table this prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from tinct.color.gamut import ab_bins, clip_ab_to_gamut, smooth_prior
+from tinct.colorizer import compose, light_at, predict_logits, prepare
+from tinct.evaluate import gray_of, load_photos
+from tinct.metrics.auc import ab_error_curve, auc_from_curves, count_ab_bins, inverse_frequency_weights
+from tinct.metrics.colorfulness import colorfulness
+from tinct.metrics.psnr import psnr
+from tinct.models._weights import load_model, save_weights
+
+BINS = ab_bins().astype(np.float64)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=0)
+    return z - np.log(np.exp(z).sum(axis=0))
+
+
+def annealed(z: np.ndarray, t: float) -> np.ndarray:
+    """Annealed-mean ab (h, w, 2) of logits (Q, h, w) at temperature t."""
+    p = np.exp(log_softmax(z / t))
+    return np.einsum("qhw,qc->hwc", p, BINS)
+
+
+def geometric_median(z: np.ndarray, iters: int = 20) -> np.ndarray:
+    """The ab minimising the expected Euclidean distance under softmax(z) (Weiszfeld iterations)."""
+    q, h, w = z.shape
+    p = np.exp(log_softmax(z)).reshape(q, -1).T
+    y = p @ BINS
+    for _ in range(iters):
+        weights = p / np.maximum(np.linalg.norm(y[:, None] - BINS[None], axis=2), 1e-3)
+        y = weights @ BINS / weights.sum(axis=1, keepdims=True)
+    return y.reshape(h, w, 2)
+
+
+def average_weights(first: str, second: str, folder: Path) -> str:
+    """A weight file (in ``folder``) whose floating-point tensors are the mean of two networks'."""
+    import copy
+
+    a, b = load_model(first), load_model(second)
+    net = copy.deepcopy(a)
+    other = b.state_dict()
+    net.load_state_dict({k: (v + other[k]) / 2 if v.is_floating_point() else v for k, v in a.state_dict().items()})
+    return str(save_weights(net, folder, stem="average", extra=a.extra))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("data")
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--second", help="a second weight file: adds ensemble rows")
+    ap.add_argument("--work-size", type=int, default=192)
+    ap.add_argument("--limit", type=int)
+    args = ap.parse_args()
+    log_prior = np.log(smooth_prior(np.asarray(load_model(args.model).extra["prior"])) + 1e-6)[:, None, None]
+
+    # each variant: (which logits, decoder)
+    variants: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {}
+    for t in (0.5, 0.7, 1.0):
+        variants[f"annealed mean T={t}"] = ("plain", lambda z, t=t: annealed(z, t))
+        variants[f"mirror TTA T={t}"] = ("mirror", lambda z, t=t: annealed(z, t))
+    variants["geometric median"] = ("plain", geometric_median)
+    for a in (0.1, 0.2, 0.4):
+        variants[f"mirror TTA + logit adjustment a={a} T=1"] = ("mirror", lambda z, a=a: annealed(z - a * log_prior, 1))
+    if args.second:
+        for t in (0.5, 0.7, 1.0):
+            variants[f"ensemble T={t}"] = ("ensemble", lambda z, t=t: annealed(z, t))
+        for t in (0.5, 0.7, 1.0):
+            variants[f"weight average T={t}"] = ("average", lambda z, t=t: annealed(z, t))
+        average = average_weights(args.model, args.second, Path(tempfile.mkdtemp()))
+
+    photos, _ = load_photos([args.data], size=256, limit=args.limit)
+    truths = [rgb for _, rgb in photos]
+    outputs: dict[str, list[np.ndarray]] = {name: [] for name in variants}
+    for rgb in truths:
+        prep = prepare(gray_of(rgb))
+        z = predict_logits(prep.light, model=args.model, size=args.work_size).astype(np.float64)
+        logits = {"plain": z}
+        mirror = predict_logits(np.ascontiguousarray(prep.light[:, ::-1]), model=args.model,
+                                size=args.work_size).astype(np.float64)[:, :, ::-1]
+        logits["mirror"] = (log_softmax(z) + log_softmax(mirror)) / 2
+        if args.second:
+            other = predict_logits(prep.light, model=args.second, size=args.work_size).astype(np.float64)
+            logits["ensemble"] = (log_softmax(z) + log_softmax(other)) / 2
+            logits["average"] = predict_logits(prep.light, model=average, size=args.work_size).astype(np.float64)
+        light_lo = light_at(prep.light, z.shape[1:])
+        for name, (which, decode) in variants.items():
+            lab = clip_ab_to_gamut(np.concatenate([light_lo[..., None], decode(logits[which])], axis=-1))
+            outputs[name].append(compose(lab[..., 1:].astype(np.float32), light_lo, prep))
+
+    weights = inverse_frequency_weights(count_ab_bins(truths))
+
+    def row(name: str, preds: list[np.ndarray]) -> str:
+        plain = auc_from_curves(ab_error_curve(p, t) for p, t in zip(preds, truths, strict=True))
+        rebal = auc_from_curves(ab_error_curve(p, t, bin_weights=weights) for p, t in zip(preds, truths, strict=True))
+        return (f"| {name} | {np.mean([psnr(p, t) for p, t in zip(preds, truths, strict=True)]):.2f} | {plain:.2f} "
+                f"| {rebal:.2f} | {np.mean([colorfulness(p) for p in preds]):.2f} |")
+
+    print(f"{len(truths)} photos, truth colourfulness {np.mean([colorfulness(t) for t in truths]):.2f}")
+    print("| variant | PSNR | AuC | AuC rebalanced | colourfulness |\n|---|---|---|---|---|")
+    print(row("gray", [gray_of(t) for t in truths]))
+    for name, preds in outputs.items():
+        print(row(name, preds), flush=True)
+
+
+if __name__ == "__main__":
+    main()
