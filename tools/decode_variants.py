@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy.special import log_softmax
 
 from tinct.color.gamut import ab_bins, clip_ab_to_gamut, smooth_prior
-from tinct.colorizer import compose, light_at, predict_logits, prepare
+from tinct.colorizer import compose, decode_ab, light_at, predict_logits, prepare
 from tinct.evaluate import gray_of, load_photos
 from tinct.metrics.auc import ab_error_curve, auc_from_curves, count_ab_bins, inverse_frequency_weights
 from tinct.metrics.colorfulness import colorfulness
@@ -31,21 +32,10 @@ from tinct.models._weights import load_model, save_weights
 BINS = ab_bins().astype(np.float64)
 
 
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=0)
-    return z - np.log(np.exp(z).sum(axis=0))
-
-
-def annealed(z: np.ndarray, t: float) -> np.ndarray:
-    """Annealed-mean ab (h, w, 2) of logits (Q, h, w) at temperature t."""
-    p = np.exp(log_softmax(z / t))
-    return np.einsum("qhw,qc->hwc", p, BINS)
-
-
 def geometric_median(z: np.ndarray, iters: int = 20) -> np.ndarray:
     """The ab minimising the expected Euclidean distance under softmax(z) (Weiszfeld iterations)."""
     q, h, w = z.shape
-    p = np.exp(log_softmax(z)).reshape(q, -1).T
+    p = np.exp(log_softmax(z, axis=0)).reshape(q, -1).T
     y = p @ BINS
     for _ in range(iters):
         weights = p / np.maximum(np.linalg.norm(y[:, None] - BINS[None], axis=2), 1e-3)
@@ -74,19 +64,24 @@ def main() -> None:
     args = ap.parse_args()
     log_prior = np.log(smooth_prior(np.asarray(load_model(args.model).extra["prior"])) + 1e-6)[:, None, None]
 
-    # each variant: (which logits, decoder)
-    variants: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {}
+    def median(z: np.ndarray, light_lo: np.ndarray) -> np.ndarray:
+        lab = clip_ab_to_gamut(np.concatenate([light_lo[..., None], geometric_median(z)], axis=-1))
+        return lab[..., 1:].astype(np.float32)
+
+    # each variant: (which logits, decoder of (logits, L on their grid) to gamut-clipped ab)
+    variants: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], np.ndarray]]] = {}
     for t in (0.5, 0.7, 1.0):
-        variants[f"annealed mean T={t}"] = ("plain", lambda z, t=t: annealed(z, t))
-        variants[f"mirror TTA T={t}"] = ("mirror", lambda z, t=t: annealed(z, t))
-    variants["geometric median"] = ("plain", geometric_median)
+        variants[f"annealed mean T={t}"] = ("plain", lambda z, lo, t=t: decode_ab(z, lo, temperature=t))
+        variants[f"mirror TTA T={t}"] = ("mirror", lambda z, lo, t=t: decode_ab(z, lo, temperature=t))
+    variants["geometric median"] = ("plain", median)
     for a in (0.1, 0.2, 0.4):
-        variants[f"mirror TTA + logit adjustment a={a} T=1"] = ("mirror", lambda z, a=a: annealed(z - a * log_prior, 1))
+        variants[f"mirror TTA + logit adjustment a={a} T=1"] = (
+            "mirror", lambda z, lo, a=a: decode_ab(z - a * log_prior, lo, temperature=1))
     if args.second:
         for t in (0.5, 0.7, 1.0):
-            variants[f"ensemble T={t}"] = ("ensemble", lambda z, t=t: annealed(z, t))
+            variants[f"ensemble T={t}"] = ("ensemble", lambda z, lo, t=t: decode_ab(z, lo, temperature=t))
         for t in (0.5, 0.7, 1.0):
-            variants[f"weight average T={t}"] = ("average", lambda z, t=t: annealed(z, t))
+            variants[f"weight average T={t}"] = ("average", lambda z, lo, t=t: decode_ab(z, lo, temperature=t))
         average = average_weights(args.model, args.second, Path(tempfile.mkdtemp()))
 
     photos, _ = load_photos([args.data], size=256, limit=args.limit)
@@ -98,15 +93,14 @@ def main() -> None:
         logits = {"plain": z}
         mirror = predict_logits(np.ascontiguousarray(prep.light[:, ::-1]), model=args.model,
                                 size=args.work_size).astype(np.float64)[:, :, ::-1]
-        logits["mirror"] = (log_softmax(z) + log_softmax(mirror)) / 2
+        logits["mirror"] = (log_softmax(z, axis=0) + log_softmax(mirror, axis=0)) / 2
         if args.second:
             other = predict_logits(prep.light, model=args.second, size=args.work_size).astype(np.float64)
-            logits["ensemble"] = (log_softmax(z) + log_softmax(other)) / 2
+            logits["ensemble"] = (log_softmax(z, axis=0) + log_softmax(other, axis=0)) / 2
             logits["average"] = predict_logits(prep.light, model=average, size=args.work_size).astype(np.float64)
         light_lo = light_at(prep.light, z.shape[1:])
         for name, (which, decode) in variants.items():
-            lab = clip_ab_to_gamut(np.concatenate([light_lo[..., None], decode(logits[which])], axis=-1))
-            outputs[name].append(compose(lab[..., 1:].astype(np.float32), light_lo, prep))
+            outputs[name].append(compose(decode(logits[which], light_lo), light_lo, prep))
 
     weights = inverse_frequency_weights(count_ab_bins(truths))
 
