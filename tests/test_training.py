@@ -81,6 +81,45 @@ def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "lr=1"]) == 2
 
 
+def test_batches_depend_on_seed_and_step_alone_and_workers_make_the_same(tiny_data):
+    from tinct.training.data import batch_stream, load_photos, training_batch
+
+    kw = dict(split="train", holdout_fraction=0.25, load_short=96, min_side=64)
+    photos = load_photos(tiny_data, **kw)
+    threaded = load_photos(tiny_data, **kw, workers=3)
+    assert len(photos) >= 8 and photos.paths == threaded.paths and photos.skipped == threaded.skipped
+    assert all(np.array_equal(a, b) for a, b in zip(photos.images, threaded.images, strict=True))
+    cfg = TrainConfig(crop=64, batch_size=6, seed=3)
+    a, b, c = training_batch(photos, 5, cfg), training_batch(photos, 5, cfg), training_batch(photos, 6, cfg)
+    assert np.array_equal(a.light, b.light) and np.array_equal(a.target_idx, b.target_idx)
+    assert not np.array_equal(a.light, c.light)
+    # DDP: two ranks' slices are the global batch's alternate crops
+    r1 = training_batch(photos, 5, cfg, rank=1, world_size=2)
+    assert np.array_equal(r1.light, a.light[1::2])
+    # worker processes make the batches of steps 4, 5, 6 in order; only the dtypes are compacted
+    inline = batch_stream(photos, cfg, start=4)
+    pooled = batch_stream(photos, TrainConfig(crop=64, batch_size=6, seed=3, workers=2), start=4)
+    for _ in range(3):
+        x, y = next(inline), next(pooled)
+        assert y.light.dtype == np.float16 and y.target_idx.dtype == np.int16
+        assert np.abs(x.light - y.light).max() < 0.05
+        assert np.array_equal(x.target_idx, y.target_idx)
+        assert np.abs(x.target_w - y.target_w).max() < 1e-3
+    pooled.close()
+
+
+def test_device_auto_is_the_cpu_here_and_a_missing_gpu_is_a_clear_error(tiny_data, tmp_path, capsys):
+    from tinct.training.loop import _resolve_device
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert _resolve_device("auto") == "cpu"
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "r"), "--preset", "smoke",
+                 "--set", "pretrained=false", "--set", "holdout_fraction=0.25", "--set", "device=cuda",
+                 "--quiet"]) == 2
+    assert "torch sees no GPU" in capsys.readouterr().err
+
+
 def test_export_and_colorize_with_the_export(tiny_data, tmp_path, photos):
     run = tmp_path / "run"
     assert main(["train", str(tiny_data), "--out", str(run), "--preset", "smoke", "--set", "pretrained=false",

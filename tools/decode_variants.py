@@ -43,14 +43,16 @@ def geometric_median(z: np.ndarray, iters: int = 20) -> np.ndarray:
     return y.reshape(h, w, 2)
 
 
-def average_weights(first: str, second: str, folder: Path) -> str:
-    """A weight file (in ``folder``) whose floating-point tensors are the mean of two networks'."""
+def average_weights(first: str, second: str, folder: Path, *, share: float = 0.5) -> str:
+    """A weight file (in ``folder``) whose floating-point tensors are ``(1 - share) * first +
+    share * second`` (a two-ingredient model soup, Wortsman et al. 2022)."""
     import copy
 
     a, b = load_model(first), load_model(second)
     net = copy.deepcopy(a)
     other = b.state_dict()
-    net.load_state_dict({k: (v + other[k]) / 2 if v.is_floating_point() else v for k, v in a.state_dict().items()})
+    net.load_state_dict({k: (1 - share) * v + share * other[k] if v.is_floating_point() else v
+                         for k, v in a.state_dict().items()})
     return str(save_weights(net, folder, stem="average", extra=a.extra))
 
 

@@ -57,6 +57,8 @@ class TrainConfig:
     max_minutes: float = 0.0  # wall-clock budget, 0 = none
     seed: int = 0
     threads: int = 0  # torch threads, 0 = all cores
+    workers: int = 0  # processes that decode photos and make batches (0 = in the training process)
+    device: str = "auto"  # "auto" = the GPU when torch sees one (bf16 autocast there), else "cpu"
     init_from: str = ""  # fine-tune: start from these weights (a .pt/.safetensors/"default" = shipped)
 
     @classmethod

@@ -6,11 +6,17 @@ that the two CPU cores spend their time in the network, not in JPEG decoding.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import logging
-from collections.abc import Callable
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -18,6 +24,9 @@ from PIL import Image
 from tinct.color.gamut import soft_encode
 from tinct.color.lab import looks_gray, rgb_to_lab
 from tinct.io import find_images
+
+if TYPE_CHECKING:
+    from tinct.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +68,31 @@ def fold_of(path: Path, k: int) -> int:
 
 def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: int, min_side: int,
                 group_weights: dict[str, float] | None = None,
-                is_holdout: Callable[[Path], bool] | None = None) -> PhotoSet:
+                is_holdout: Callable[[Path], bool] | None = None, workers: int = 0) -> PhotoSet:
     """Decode every colour photo under ``root`` that falls in ``split``.
 
     Grayscale, tiny and unreadable files are skipped and counted in ``skipped``.
     The group of a photo is its first folder under ``root``; its sampling weight is
     ``group_weights.get(group, 1)``. ``is_holdout`` (e.g. "is in fold 2", see
-    :func:`fold_of`) replaces the ``holdout_fraction`` split when given.
+    :func:`fold_of`) replaces the ``holdout_fraction`` split when given. ``workers`` threads
+    decode in parallel (Pillow releases the GIL while it decodes); the result is the same.
     """
     def split_here(path: Path) -> str:
         if is_holdout is None:
             return split_of(path, holdout_fraction)
         return "holdout" if is_holdout(path) else "train"
 
-    images, paths, weights = [], [], []
-    skipped = {"gray": 0, "tiny": 0, "unreadable": 0}
-    for path in find_images([root]):
+    def decode(path: Path) -> np.ndarray | str | None:
+        """The photo at ``load_short``, the reason it is skipped, or None when outside ``split``."""
         if split_here(path) != split:
-            continue
+            return None
         try:
             with Image.open(path) as im:
                 im.draft("RGB", (load_short, load_short))  # JPEG: decode at reduced scale
                 im = im.convert("RGB")
                 w, h = im.size
                 if min(w, h) < min_side:
-                    skipped["tiny"] += 1
-                    continue
+                    return "tiny"
                 scale = load_short / min(w, h)
                 if scale < 1:
                     im = im.resize((round(w * scale), round(h * scale)), Image.Resampling.BILINEAR,
@@ -92,16 +100,25 @@ def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: 
                 rgb = np.asarray(im)
         except (OSError, ValueError, Image.DecompressionBombError) as exc:
             log.warning("skipping %s: %s", path, exc)
-            skipped["unreadable"] += 1
-            continue
-        if looks_gray(rgb):  # a "colour" file whose channels agree: nothing to learn from
-            skipped["gray"] += 1
-            continue
-        rel = path.relative_to(root).parts
-        group = rel[0] if len(rel) > 1 else ""
-        images.append(rgb)
-        paths.append(str(path))
-        weights.append((group_weights or {}).get(group, 1.0))
+            return "unreadable"
+        # a "colour" file whose channels agree: nothing to learn from
+        return "gray" if looks_gray(rgb) else rgb
+
+    images, paths, weights = [], [], []
+    skipped = {"gray": 0, "tiny": 0, "unreadable": 0}
+    found = list(find_images([root]))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        for path, got in zip(found, pool.map(decode, found), strict=True):
+            if got is None:
+                continue
+            if isinstance(got, str):
+                skipped[got] += 1
+                continue
+            rel = path.relative_to(root).parts
+            group = rel[0] if len(rel) > 1 else ""
+            images.append(got)
+            paths.append(str(path))
+            weights.append((group_weights or {}).get(group, 1.0))
     w = np.asarray(weights, np.float64)
     return PhotoSet(images, paths, w / w.sum() if len(w) else w, skipped)
 
@@ -156,6 +173,59 @@ def make_batch(crops: list[np.ndarray], *, stride: int = 4, k: int = 5, sigma: f
     return Batch(lab[..., 0][:, None].copy(), idx, w, ab.astype(np.float32))
 
 
+def training_batch(photos: PhotoSet, step: int, cfg: TrainConfig, *, rank: int = 0,
+                   world_size: int = 1) -> Batch:
+    """The batch of training step ``step``: photos drawn by weight, augmented, targets encoded.
+
+    It is a function of ``(cfg.seed, step)`` alone, so worker processes, a resumed run and an
+    uninterrupted one all train on the same batches. Under DDP every rank draws the global
+    batch and keeps its slice (every ``world_size``-th crop from ``rank``).
+    """
+    rng = np.random.default_rng([cfg.seed, step])
+    pick = rng.choice(len(photos), size=cfg.batch_size, p=photos.weights)
+    crops = [random_crop(photos.images[i], rng, size=cfg.crop, scale_min=cfg.scale_min,
+                         rotate_deg=cfg.rotate_deg) for i in pick]
+    return make_batch(crops[rank::world_size], k=cfg.soft_k, sigma=cfg.soft_sigma)
+
+
+_make_batch_in_worker: Callable[[int], Batch] | None = None
+
+
+def _set_batch_maker(make: Callable[[int], Batch]) -> None:
+    global _make_batch_in_worker
+    _make_batch_in_worker = make
+
+
+def _batch_in_worker(step: int) -> Batch:
+    assert _make_batch_in_worker is not None
+    b = _make_batch_in_worker(step)
+    # half the bytes through the pipe; the trainer casts back (L to 0.06, weights to 1e-3: far
+    # below what the network resolves)
+    return Batch(b.light.astype(np.float16), b.target_idx.astype(np.int16), b.target_w.astype(np.float16), b.ab)
+
+
+def batch_stream(photos: PhotoSet, cfg: TrainConfig, *, start: int = 0, rank: int = 0,
+                 world_size: int = 1) -> Iterator[Batch]:
+    """:func:`training_batch` for steps ``start``, ``start + 1``, ... in order.
+
+    With ``cfg.workers > 0`` forked processes make them a few steps ahead, so a GPU does not
+    wait for JPEG-sized augmentation and soft-encoding on one core. The photos reach the
+    workers by ``fork`` (not pickled), so this needs a platform with ``fork`` (Linux, macOS).
+    """
+    make = functools.partial(training_batch, photos, cfg=cfg, rank=rank, world_size=world_size)
+    steps = itertools.count(start)
+    if cfg.workers <= 0:
+        yield from map(make, steps)
+        return
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(cfg.workers, initializer=_set_batch_maker, initargs=(make,)) as pool:
+        pending = deque(pool.apply_async(_batch_in_worker, (s,)) for s in itertools.islice(steps, 2 * cfg.workers))
+        while True:
+            batch = pending.popleft().get()
+            pending.append(pool.apply_async(_batch_in_worker, (next(steps),)))
+            yield batch
+
+
 def ab_prior_counts(photos: PhotoSet, *, pixels_per_photo: int = 256, seed: int = 0) -> np.ndarray:
     """Bin counts of ab over the training photos, each photo counted by its sampling weight."""
     from tinct.color.gamut import ab_bins, nearest_bin
@@ -170,4 +240,4 @@ def ab_prior_counts(photos: PhotoSet, *, pixels_per_photo: int = 256, seed: int 
 
 
 __all__ = ["PhotoSet", "load_photos", "split_of", "fold_of", "random_crop", "center_crop", "make_batch",
-           "Batch", "ab_prior_counts"]
+           "Batch", "training_batch", "batch_stream", "ab_prior_counts"]

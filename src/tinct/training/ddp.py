@@ -5,9 +5,9 @@
 
     torchrun --nproc_per_node=2 -m tinct train DATA --out RUN --preset cpu
 
-Each rank draws the *same* global batch of ``batch_size`` photos and augmentations from the
-shared, seeded generator and trains on its own slice ``pick[rank::world_size]``, so the random
-streams stay identical on every rank (a checkpoint written by rank 0 resumes every rank) and
+Each rank draws the *same* global batch of ``batch_size`` photos and augmentations (a function
+of the seed and the step, :func:`tinct.training.data.training_batch`) and trains on its own
+slice ``crops[rank::world_size]``, so a checkpoint written by rank 0 resumes every rank and
 the averaged gradient is that of the whole batch. Only rank 0 evaluates, writes metrics and
 checkpoints; a stop (early stopping, time budget, SIGINT/SIGTERM on any rank) is agreed on by
 all ranks every step. Backend: NCCL with one GPU per rank when the node has a GPU for every
@@ -22,11 +22,8 @@ import atexit
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +107,6 @@ def wrap(model: Any, dist: Dist) -> Any:
     return DistributedDataParallel(model, device_ids=[dist.local_rank] if dist.backend == "nccl" else None)
 
 
-def shard(batch: Sequence[T], dist: Dist) -> Sequence[T]:
-    """This rank's slice of a global batch (every ``world_size``-th item from ``rank``)."""
-    return batch[dist.rank::dist.world_size]
-
-
 def check_batch_size(batch_size: int, dist: Dist) -> None:
     if batch_size % dist.world_size:
         raise ValueError(f"batch_size {batch_size} must be a multiple of the {dist.world_size} ranks "
@@ -179,5 +171,5 @@ def weights_in_sync(model: Any, dist: Dist) -> bool:
     return all(int(t.item()) == digest for t in everyone)
 
 
-__all__ = ["Dist", "SINGLE", "launched", "init", "cleanup", "rank", "wrap", "shard", "check_batch_size",
+__all__ = ["Dist", "SINGLE", "launched", "init", "cleanup", "rank", "wrap", "check_batch_size",
            "any_rank", "mean_over_ranks", "state_digest", "weights_in_sync"]

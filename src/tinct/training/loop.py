@@ -14,6 +14,7 @@ Started by ``torchrun`` the same loop trains data-parallel: see :mod:`tinct.trai
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import math
@@ -99,8 +100,8 @@ def _plot_losses(run: Path) -> None:
 
 
 # Fields a resumed run may change: they affect speed and bookkeeping, not the result.
-RESUMABLE_OVERRIDES = frozenset({"threads", "max_minutes", "log_every", "eval_every", "checkpoint_every",
-                                 "max_steps", "patience"})
+RESUMABLE_OVERRIDES = frozenset({"threads", "workers", "device", "max_minutes", "log_every", "eval_every",
+                                 "checkpoint_every", "max_steps", "patience"})
 
 
 def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, progress: bool = True,
@@ -116,7 +117,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
 
     from tinct.color.gamut import ab_bins, annealed_mean, rebalance_weights
     from tinct.models.colornet import ColorNet, ColorNetConfig
-    from tinct.training.data import ab_prior_counts, center_crop, load_photos, make_batch, random_crop
+    from tinct.training.data import ab_prior_counts, batch_stream, center_crop, load_photos, make_batch
     from tinct.training.loss import rebalanced_soft_ce
 
     dist = ddp.init()  # one process unless started by torchrun
@@ -134,13 +135,18 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         # a resumed run keeps its own config (apart from speed/bookkeeping fields)
         cfg = TrainConfig(**state["config"]).with_overrides(overrides or [])
     ddp.check_batch_size(cfg.batch_size, dist)
+    if not dist.active:
+        dist = dataclasses.replace(dist, device=_resolve_device(cfg.device))
+    on_gpu = dist.device.startswith("cuda")
+    if on_gpu:
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
     if dist.main:
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
 
     # ---- data: decode once, split by hash, rebalancing weights from the training prior
     t0 = time.time()
     kw = dict(holdout_fraction=cfg.holdout_fraction, load_short=cfg.load_short, min_side=cfg.min_side,
-              group_weights=cfg.group_weights, is_holdout=is_holdout)
+              group_weights=cfg.group_weights, is_holdout=is_holdout, workers=cfg.workers)
     photos = load_photos(data, split="train", **kw)
     holdout = load_photos(data, split="holdout", **kw)
     if len(photos) < 2 or len(holdout) < 1:
@@ -176,13 +182,11 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     if not cfg.freeze_encoder:
         groups.append({"params": enc, "lr_mult": cfg.encoder_lr_mult})
     opt = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    rng = np.random.default_rng(cfg.seed)
     step, best, bad_evals = 0, float("inf"), 0
     if state:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step, best, bad_evals = state["step"], state["best"], state["bad_evals"]
-        rng.bit_generator.state = state["numpy_rng"]
         torch.set_rng_state(state["torch_rng"])
         with contextlib.suppress(OSError, RuntimeError, KeyError):  # a fallback may predate best.pt
             best = min(best, torch.load(out / "best.pt", map_location="cpu", weights_only=True)["best"])
@@ -192,13 +196,23 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                       "best": best, "bad_evals": bad_evals, "config": cfg.to_dict(),
                       "net_config": net_cfg.to_dict(), "prior": prior.tolist(),
-                      "numpy_rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state()}, path,
+                      "torch_rng": torch.get_rng_state()}, path,
                      keep_previous=path == ckpt_path)
 
     def train_mode() -> None:
         model.train()
         if cfg.freeze_encoder:  # a frozen encoder keeps its BatchNorm statistics too (no drift)
             model.encoder.eval()
+
+    def forward(light: np.ndarray, network: Any) -> Any:
+        """Logits in float32 (computed in bf16 on a GPU: about twice as fast, same loss)."""
+        x = torch.from_numpy(light).to(dist.device, non_blocking=True).float()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_gpu):
+            return network(x).float()
+
+    def targets(b: Any) -> tuple[Any, Any]:
+        return (torch.from_numpy(b.target_idx).to(dist.device, non_blocking=True).long(),
+                torch.from_numpy(b.target_w).to(dist.device, non_blocking=True).float())
 
     @torch.no_grad()
     def evaluate() -> dict[str, float]:
@@ -207,9 +221,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         n = min(len(hold_crops), cfg.eval_batches * cfg.batch_size)
         for i in range(0, n, cfg.batch_size):
             b = make_batch(hold_crops[i:i + cfg.batch_size], k=cfg.soft_k, sigma=cfg.soft_sigma)
-            logits = model(torch.from_numpy(b.light).to(dist.device))
-            losses.append(rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx).to(dist.device),
-                                             torch.from_numpy(b.target_w).to(dist.device), class_w).item())
+            logits = forward(b.light, model)
+            losses.append(rebalanced_soft_ce(logits, *targets(b), class_w).item())
             ab = annealed_mean(logits.cpu().numpy(), temperature=0.38, axis=1)
             errs.append(float(np.linalg.norm(ab - b.ab, axis=-1).mean()))
         train_mode()
@@ -236,20 +249,15 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         bar = tqdm(total=cfg.max_steps, initial=step, unit="step", dynamic_ncols=True)
     start, seen, tick = time.time(), 0, time.time()
     train_mode()
+    batches = batch_stream(photos, cfg, start=step, rank=dist.rank, world_size=dist.world_size)
     try:
         while step < cfg.max_steps:
             # one step: sample photos by weight, augment, encode targets, forward/backward
             lr = get_lr(step, cfg)
             for g in opt.param_groups:
                 g["lr"] = lr * g["lr_mult"]
-            pick = rng.choice(len(photos), size=cfg.batch_size, p=photos.weights)
-            crops = [random_crop(photos.images[i], rng, size=cfg.crop, scale_min=cfg.scale_min,
-                                 rotate_deg=cfg.rotate_deg) for i in pick]
-            crops = ddp.shard(crops, dist)  # every rank drew the same global batch; keep this rank's slice
-            b = make_batch(crops, k=cfg.soft_k, sigma=cfg.soft_sigma)
-            logits = net(torch.from_numpy(b.light).to(dist.device))
-            loss = rebalanced_soft_ce(logits, torch.from_numpy(b.target_idx).to(dist.device),
-                                      torch.from_numpy(b.target_w).to(dist.device), class_w)
+            b = next(batches)  # this rank's slice of the step's global batch
+            loss = rebalanced_soft_ce(forward(b.light, net), *targets(b), class_w)
             total = loss + cfg.l1 * sum(p.abs().sum() for p in dec) if cfg.l1 else loss
             opt.zero_grad(set_to_none=True)
             total.backward()
@@ -290,6 +298,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
                 stop["why"] = stop["why"] or "stopped with another rank"
                 break
     finally:
+        batches.close()  # stops the worker processes
         if dist.main:
             checkpoint(ckpt_path)
         if metrics is not None:
@@ -310,6 +319,17 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
     log.info("done: %s", summary)
     return summary
+
+
+def _resolve_device(name: str) -> str:
+    """``cfg.device``: "auto" is the first GPU when torch sees one, else the CPU."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {name!r}: torch sees no GPU on this machine (use device=cpu or auto)")
+    return name
 
 
 __all__ = ["train", "get_lr"]
