@@ -205,7 +205,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
             model.encoder.eval()
 
     def forward(light: np.ndarray, network: Any) -> Any:
-        """Logits in float32 (computed in bf16 on a GPU: about twice as fast, same loss)."""
+        """Logits in float32; on a GPU the network runs under bf16 autocast (tensor cores), and the
+        loss's log-softmax stays in float32."""
         x = torch.from_numpy(light).to(dist.device, non_blocking=True).float()
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=on_gpu):
             return network(x).float()
