@@ -11,8 +11,15 @@ torch = pytest.importorskip("torch")
 
 from tinct.color.gamut import ab_bins  # noqa: E402
 from tinct.models._efficientnet_lite import EfficientNetLite, build_pretrained  # noqa: E402
-from tinct.models._weights import WeightsError, load_model, read_weights, save_weights, shipped_weights  # noqa: E402
-from tinct.models.colornet import ColorNet, ColorNetConfig  # noqa: E402
+from tinct.models._weights import (  # noqa: E402
+    WeightsError,
+    export_checkpoints,
+    load_model,
+    read_weights,
+    save_weights,
+    shipped_weights,
+)
+from tinct.models.colornet import ColorEnsemble, ColorNet, ColorNetConfig, EnsembleConfig  # noqa: E402
 
 
 @pytest.mark.parametrize("variant,channels", [("lite0", [16, 24, 40, 112, 320]), ("lite2", [16, 24, 48, 120, 352])])
@@ -121,3 +128,64 @@ def test_missing_and_garbage_weight_files(tmp_path):
     junk.write_bytes(b"not a torch file")
     with pytest.raises(WeightsError, match="not a tinct weight file"):
         read_weights(junk)
+
+
+# ---------------------------------------------------------------- ensembles
+def _tiny(seed: int, encoder: str = "lite0") -> ColorNet:
+    torch.manual_seed(seed)
+    return ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
+
+
+@pytest.mark.parametrize("size", [(64, 64), (72, 100)])
+def test_ensemble_forward_is_the_mean_log_probability(size):
+    a, b = _tiny(0), _tiny(1, "lite2")
+    ens = ColorEnsemble(EnsembleConfig((a.config, b.config))).eval()
+    for member, net in zip(ens.members, (a, b), strict=True):
+        member.load_state_dict(net.state_dict())
+    x = torch.rand(2, 1, *size) * 100
+    with torch.no_grad():
+        out = ens(x)
+        want = (a(x).log_softmax(1) + b(x).log_softmax(1)) / 2
+    assert out.shape == (2, len(ab_bins()), -(-size[0] // 4), -(-size[1] // 4))
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, want)
+    # a member that agrees with itself: the ensemble of one network twice is that network
+    twin = ColorEnsemble(EnsembleConfig((a.config, a.config))).eval()
+    for member in twin.members:
+        member.load_state_dict(a.state_dict())
+    with torch.no_grad():
+        torch.testing.assert_close(twin(x), a(x).log_softmax(1))
+
+
+def test_ensemble_config_errors():
+    with pytest.raises(ValueError, match="at least 2 members"):
+        EnsembleConfig((ColorNetConfig(),))
+    with pytest.raises(ValueError, match=r"different numbers of ab bins: \[100, 262\]"):
+        EnsembleConfig((ColorNetConfig(), ColorNetConfig(num_bins=100)))
+
+
+def test_exported_ensemble_round_trip(tmp_path):
+    a, b = _tiny(0), _tiny(1)
+    counts = np.arange(1, len(ab_bins()) + 1, dtype=np.float64)
+    wa = save_weights(a, tmp_path / "a", extra={"prior": list(counts)})
+    wb = save_weights(b, tmp_path / "b", extra={"prior": list(counts[::-1] * 3)})
+    path = export_checkpoints([wa, wb], tmp_path / "ens")
+    ens = load_model(str(path))
+    assert isinstance(ens, ColorEnsemble) and len(ens.members) == 2 and not ens.training
+    assert [m["source"] for m in ens.extra["members"]] == [wa.name, wb.name]
+    want_prior = (counts / counts.sum() + counts[::-1] / counts.sum()) / 2
+    np.testing.assert_allclose(ens.extra["prior"], want_prior, rtol=1e-12)
+    x = torch.rand(1, 1, 64, 64) * 100
+    with torch.no_grad():
+        want = (load_model(str(wa))(x).log_softmax(1) + load_model(str(wb))(x).log_softmax(1)) / 2
+        torch.testing.assert_close(ens(x), want)
+    one = export_checkpoints([wa], tmp_path / "one")  # one checkpoint: a plain ColorNet
+    assert type(load_model(str(one))) is ColorNet
+
+
+def test_ensemble_of_mismatched_networks_is_a_weights_error(tmp_path):
+    wa = save_weights(_tiny(0), tmp_path / "a")
+    other = ColorNet(ColorNetConfig(num_bins=100, width=32, width_fine=16))
+    wb = save_weights(other, tmp_path / "b")
+    with pytest.raises(WeightsError, match="cannot ensemble .*different numbers of ab bins"):
+        export_checkpoints([wa, wb], tmp_path / "ens")

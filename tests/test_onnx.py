@@ -86,6 +86,25 @@ def test_batch_and_free_sizes_match_torch():
         assert np.abs(got - ref).max() < TOL_LOGITS
 
 
+def test_an_ensemble_exports_and_matches_torch(tmp_path):
+    from tinct.models._weights import export_checkpoints
+    from tinct.models.colornet import ColorNet, ColorNetConfig
+
+    members = []
+    for seed, encoder in ((0, "lite0"), (1, "lite2")):
+        torch.manual_seed(seed)
+        net = ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
+        members.append(save_weights(net, tmp_path / encoder))
+    weights = str(export_checkpoints(members, tmp_path / "ens"))
+    light = (np.random.default_rng(0).random((100, 150)) * 100).astype(np.float32)
+    ref = predict_logits(light, model=weights, size=96, backend="torch")
+    got = predict_logits(light, model=weights, size=96, backend="onnx")
+    assert got.shape == ref.shape == (262, 24, 32)  # working shape 96 x 128, logits at 1/4
+    assert np.abs(got - ref).max() < TOL_LOGITS
+    total = np.exp(got.astype(np.float64)).sum(axis=0)  # geometric mean of distributions: sums to <= 1 (AM-GM)
+    assert 0 < total.min() and total.max() <= 1 + 1e-5
+
+
 # ---------------------------------------------------------------- backend choice and threads
 def test_backend_resolution(monkeypatch):
     assert resolve_backend("torch") == "torch"
@@ -202,3 +221,6 @@ def test_cli_export_onnx_bad_input(tmp_path, capsys):
     assert err.startswith("error: ") and "not a tinct weight file" in err and "\n" not in err
     assert main(["export", "-o", str(tmp_path)]) == 2  # the fp16 export needs a checkpoint
     assert "needs a CHECKPOINT" in capsys.readouterr().err
+    weights = str(shipped_weights())
+    assert main(["export", weights, weights, "--onnx", "-o", str(tmp_path)]) == 2
+    assert "--onnx exports one weight file" in capsys.readouterr().err

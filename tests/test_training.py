@@ -129,3 +129,10 @@ def test_export_and_colorize_with_the_export(tiny_data, tmp_path, photos):
     Image.fromarray(photos["camera"][:64, :64]).save(tmp_path / "g.png")
     assert main(["colorize", str(tmp_path / "g.png"), "-o", str(tmp_path / "o"), "--model", str(weights), "-q"]) == 0
     assert Image.open(tmp_path / "o" / "g.png").size == (64, 64)
+    # two files make one ensemble; a network ensembled with itself colorizes as the network does
+    assert main(["export", str(run / "best.pt"), str(weights), "-o", str(tmp_path / "e")]) == 0
+    (ensemble,) = (tmp_path / "e").glob("colornet-*.pt")
+    assert main(["colorize", str(tmp_path / "g.png"), "-o", str(tmp_path / "oe"), "--model", str(ensemble),
+                 "-q"]) == 0
+    single, both = (np.asarray(Image.open(tmp_path / d / "g.png"), np.int16) for d in ("o", "oe"))
+    assert single.shape == both.shape and np.abs(single - both).max() <= 1

@@ -74,8 +74,36 @@ def test_finetune_preset_and_from_pretrained(tiny_data, tmp_path):
 
     shipped = load_model("default").state_dict()
     tuned = torch.load(run / "checkpoint.pt", weights_only=True)["model"]
-    enc = [k for k in tuned if k.startswith("encoder.")]
-    dec = [k for k in tuned if not k.startswith("encoder.") and tuned[k].is_floating_point()]
+    enc = [k for k in tuned if ".encoder." in f".{k}"]  # "encoder." or, in an ensemble, "members.i.encoder."
+    dec = [k for k in tuned if ".encoder." not in f".{k}" and tuned[k].is_floating_point()]
     # frozen: the shipped encoder, BatchNorm statistics included
     assert enc and all(torch.equal(tuned[k], shipped[k]) for k in enc)
     assert any(not torch.equal(tuned[k], shipped[k]) for k in dec)  # the decoder learnt
+
+
+def test_finetune_an_ensemble_trains_each_member_and_exports_an_ensemble(tiny_data, tmp_path):
+    from tinct.models._weights import export_checkpoints, load_model, save_weights
+    from tinct.models.colornet import ColorEnsemble, ColorNet, ColorNetConfig
+
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(save_weights(ColorNet(ColorNetConfig(width=32, width_fine=16)), tmp_path / f"m{seed}"))
+    start = export_checkpoints(members, tmp_path / "ens")
+    run = tmp_path / "ft"
+    args = ["train", str(tiny_data), "--out", str(run), *SMOKE, "--set", f"init_from={start}",
+            "--set", "freeze_encoder=true", "--set", "holdout_fraction=0.3"]
+    assert main(args) == 0
+    ckpt = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert [m["width"] for m in ckpt["net_config"]["members"]] == [32, 32]
+    before = load_model(str(start)).state_dict()
+    for i in (0, 1):
+        keys = [k for k in ckpt["model"] if k.startswith(f"members.{i}.") and ckpt["model"][k].is_floating_point()]
+        enc = [k for k in keys if k.startswith(f"members.{i}.encoder.")]
+        assert enc and all(torch.equal(ckpt["model"][k], before[k].float()) for k in enc)  # frozen, fp16-exact
+        assert any(not torch.equal(ckpt["model"][k], before[k].float()) for k in keys if k not in enc)
+    # a resumed fine-tune rebuilds the ensemble from its checkpoint; the export is an ensemble
+    assert main(["train", str(tiny_data), "--out", str(run), "--resume", "--quiet"]) == 0
+    assert main(["export", str(run / "best.pt"), "-o", str(tmp_path / "w")]) == 0
+    (weights,) = (tmp_path / "w").glob("colornet-*.pt")
+    assert isinstance(load_model(str(weights)), ColorEnsemble)

@@ -308,14 +308,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- export
 def _cmd_export(args: argparse.Namespace) -> int:
-    from tinct.models._weights import WeightsError, export_checkpoint
+    from tinct.models._weights import WeightsError, export_checkpoints
 
     if args.onnx:
         return _export_onnx(args)
-    if args.checkpoint is None:
+    if not args.checkpoint:
         raise CliError("export needs a CHECKPOINT (only --onnx can export the shipped weights)")
     try:
-        path = export_checkpoint(Path(args.checkpoint), Path(args.output))
+        path = export_checkpoints([Path(c) for c in args.checkpoint], Path(args.output))
     except WeightsError as exc:
         raise CliError(str(exc)) from exc
     print(path)
@@ -328,8 +328,10 @@ def _export_onnx(args: argparse.Namespace) -> int:
     from tinct.models._onnx import OnnxError, export_weights
     from tinct.models._weights import WeightsError
 
+    if len(args.checkpoint) > 1:
+        raise CliError("--onnx exports one weight file (export the ensemble first, then its file with --onnx)")
     try:
-        path = export_weights(args.checkpoint or "default", Path(args.output))
+        path = export_weights(args.checkpoint[0] if args.checkpoint else "default", Path(args.output))
     except (WeightsError, OnnxError) as exc:
         raise CliError(str(exc)) from exc
     except OSError as exc:
@@ -388,9 +390,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(func=_cmd_train)
 
     e = sub.add_parser("export", help="turn a training checkpoint into a shippable fp16 weight file "
-                       "(or, with --onnx, an ONNX model)")
-    e.add_argument("checkpoint", metavar="CHECKPOINT", nargs="?",
-                   help="training checkpoint or weight file (with --onnx: default, the shipped weights)")
+                       "(several: one ensemble file; with --onnx, an ONNX model)")
+    e.add_argument("checkpoint", metavar="CHECKPOINT", nargs="*",
+                   help="training checkpoints or weight files; two or more make one ensemble whose output "
+                        "is the mean of their log-probabilities (with --onnx: one file, default the shipped "
+                        "weights)")
     e.add_argument("-o", "--output", required=True, metavar="FOLDER",
                    help="folder for <name>-<hash>.pt (--onnx: colornet-<weights sha8>.onnx)")
     e.add_argument("--onnx", action="store_true",

@@ -77,31 +77,52 @@ def read_weights(path: Path) -> dict[str, Any]:
     raise WeightsError(f"{path}: not a tinct weight file (no state_dict/config)")
 
 
+def _network(payload: dict[str, Any], path: Path) -> Any:
+    """The network of a read weight file, its weights loaded (dtype as stored)."""
+    from tinct.models.colornet import build_network
+
+    try:
+        model = build_network(payload["config"])
+        model.load_state_dict(payload["state_dict"], strict=True)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise WeightsError(f"{path}: weights do not fit the network: {str(exc).splitlines()[0]}") from exc
+    return model
+
+
 @lru_cache(maxsize=4)
 def load_model(name: str = DEFAULT_MODEL) -> Any:
-    """A ColorNet in eval mode (float32) from the shipped weights or a file path."""
-    from tinct.models.colornet import ColorNet, ColorNetConfig
-
+    """A ColorNet (or ColorEnsemble) in eval mode (float32) from the shipped weights or a file path."""
     path = shipped_weights() if name == DEFAULT_MODEL else Path(name)
     payload = read_weights(path)
-    model = ColorNet(ColorNetConfig(**payload["config"]))
-    state = {k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"{path}: weights do not fit the network: {str(exc).splitlines()[0]}") from exc
+    model = _network(payload, path).float()
     model.extra = payload["extra"]
     return model.eval()
 
 
-def export_checkpoint(checkpoint: Path, folder: Path, *, stem: str = "colornet") -> Path:
-    """Write the fp16 weight file of a training checkpoint (or best.pt) into ``folder``."""
-    from tinct.models.colornet import ColorNet, ColorNetConfig
+def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "colornet") -> Path:
+    """Write the fp16 weight file of training checkpoints (or weight files) into ``folder``.
 
-    payload = read_weights(checkpoint)
-    model = ColorNet(ColorNetConfig(**payload["config"]))
+    One checkpoint gives its ColorNet; several give a :class:`~tinct.models.colornet.ColorEnsemble`
+    of them, whose ``extra`` keeps each member's and whose colour prior (used by reference-guided
+    colorization) is the mean of the members' normalised priors.
+    """
+    import numpy as np
+
+    from tinct.models.colornet import ColorEnsemble, EnsembleConfig
+
+    payloads = [read_weights(c) for c in checkpoints]
+    nets = [_network(p, c) for p, c in zip(payloads, checkpoints, strict=True)]
+    extras = [{"source": c.name, **p["extra"]} for p, c in zip(payloads, checkpoints, strict=True)]
+    if len(nets) == 1:
+        return save_weights(nets[0], folder, stem=stem, extra=extras[0])
     try:
-        model.load_state_dict(payload["state_dict"], strict=True)
-    except RuntimeError as exc:
-        raise WeightsError(f"{checkpoint}: weights do not fit the network: {str(exc).splitlines()[0]}") from exc
-    return save_weights(model, folder, stem=stem, extra={"source": checkpoint.name, **payload["extra"]})
+        model = ColorEnsemble(EnsembleConfig(tuple(n.config for n in nets)))
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"cannot ensemble {', '.join(map(str, checkpoints))}: {exc}") from exc
+    for member, net in zip(model.members, nets, strict=True):
+        member.load_state_dict(net.state_dict())
+    priors = [np.asarray(e.get("prior", []), np.float64) for e in extras]
+    extra: dict[str, Any] = {"members": [{k: v for k, v in e.items() if k != "prior"} for e in extras]}
+    if all(p.size and p.sum() > 0 for p in priors) and len({p.size for p in priors}) == 1:
+        extra["prior"] = [float(v) for v in np.mean([p / p.sum() for p in priors], axis=0)]
+    return save_weights(model, folder, stem=stem, extra=extra)

@@ -90,3 +90,56 @@ class ColorNet(nn.Module):
         x = F.interpolate(self.reduce4(x), size=f4.shape[-2:], mode="bilinear", align_corners=False)
         x = self.refine4(x + self.lateral4(f4))
         return self.classifier(self.dropout(x))
+
+
+@dataclass(frozen=True)
+class EnsembleConfig:
+    """Architecture of a :class:`ColorEnsemble`: its members' configs, in order."""
+
+    members: tuple[ColorNetConfig, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(self.members)}")
+        bins = {m.num_bins for m in self.members}
+        if len(bins) != 1:
+            raise ValueError(f"ensemble members predict different numbers of ab bins: {sorted(bins)}")
+
+    @property
+    def num_bins(self) -> int:
+        return self.members[0].num_bins
+
+    def to_dict(self) -> dict:
+        return {"members": [m.to_dict() for m in self.members]}
+
+
+class ColorEnsemble(nn.Module):
+    """Several ColorNets on the same photo; returns the mean of their log-probabilities.
+
+    The output has :class:`ColorNet`'s shape and is used as logits: its softmax is the
+    normalised geometric mean of the members' distributions. Why not the arithmetic mean of
+    Lakshminarayanan et al. [1]_: where two members back different colours, their mixture has
+    two modes and its annealed mean falls between them, towards gray; the geometric mean
+    keeps the colours that every member allows.
+
+    References
+    ----------
+    .. [1] B. Lakshminarayanan, A. Pritzel, C. Blundell, "Simple and Scalable Predictive
+       Uncertainty Estimation using Deep Ensembles", NeurIPS 2017.
+    """
+
+    def __init__(self, config: EnsembleConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.members = nn.ModuleList([ColorNet(c) for c in config.members])
+
+    def forward(self, light: torch.Tensor) -> torch.Tensor:
+        logp = [F.log_softmax(m(light), dim=1) for m in self.members]
+        return torch.stack(logp).mean(dim=0)
+
+
+def build_network(config: dict) -> ColorNet | ColorEnsemble:
+    """The (untrained) network a weight file's ``config`` describes: a ColorNet or an ensemble."""
+    if "members" in config:
+        return ColorEnsemble(EnsembleConfig(tuple(ColorNetConfig(**c) for c in config["members"])))
+    return ColorNet(ColorNetConfig(**config))

@@ -116,7 +116,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     import torch
 
     from tinct.color.gamut import ab_bins, annealed_mean, rebalance_weights
-    from tinct.models.colornet import ColorNet, ColorNetConfig
+    from tinct.models.colornet import ColorNet, ColorNetConfig, build_network
     from tinct.training.data import ab_prior_counts, batch_stream, center_crop, load_photos, make_batch
     from tinct.training.loss import rebalanced_soft_ce
 
@@ -162,19 +162,28 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
 
     # ---- model and optimizer (decoder learns faster than the pretrained encoder)
     torch.manual_seed(cfg.seed)
-    net_cfg = ColorNetConfig(encoder=cfg.encoder, num_bins=len(bins), width=cfg.width,
-                             width_fine=cfg.width_fine, dropout=cfg.dropout)
-    model = ColorNet(net_cfg)
-    if state is None and cfg.init_from:
+    if state is not None:  # the network the run started with (a fine-tuned ensemble stays one)
+        model = build_network(state["net_config"])
+    elif cfg.init_from:  # fine-tuning takes the network of the weights it starts from
         from tinct.models._weights import load_model
 
-        model.load_state_dict(load_model(cfg.init_from).state_dict())
-    elif state is None and cfg.pretrained:
-        model.load_pretrained_encoder()
+        source = load_model(cfg.init_from)
+        model = build_network(source.config.to_dict())
+        model.load_state_dict(source.state_dict())
+    else:
+        model = ColorNet(ColorNetConfig(encoder=cfg.encoder, num_bins=len(bins), width=cfg.width,
+                                        width_fine=cfg.width_fine, dropout=cfg.dropout))
+        if cfg.pretrained:
+            model.load_pretrained_encoder()
+    if model.config.num_bins != len(bins):
+        raise ValueError(f"the network predicts {model.config.num_bins} ab bins, tinct has {len(bins)} "
+                         f"(init_from={cfg.init_from!r})")
     model.to(dist.device)
     net = ddp.wrap(model, dist)  # DistributedDataParallel under torchrun: averages the gradients
-    enc = [p for n, p in model.named_parameters() if n.startswith("encoder.")]
-    dec = [p for n, p in model.named_parameters() if not n.startswith("encoder.")]
+    encoders = [m for n, m in model.named_modules() if n.rpartition(".")[2] == "encoder"]  # one per member
+    enc = [p for m in encoders for p in m.parameters()]
+    in_enc = {id(p) for p in enc}
+    dec = [p for p in model.parameters() if id(p) not in in_enc]
     if cfg.freeze_encoder:
         for p in enc:
             p.requires_grad_(False)
@@ -195,14 +204,15 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     def checkpoint(path: Path) -> None:
         _atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                       "best": best, "bad_evals": bad_evals, "config": cfg.to_dict(),
-                      "net_config": net_cfg.to_dict(), "prior": prior.tolist(),
+                      "net_config": model.config.to_dict(), "prior": prior.tolist(),
                       "torch_rng": torch.get_rng_state()}, path,
                      keep_previous=path == ckpt_path)
 
     def train_mode() -> None:
         model.train()
         if cfg.freeze_encoder:  # a frozen encoder keeps its BatchNorm statistics too (no drift)
-            model.encoder.eval()
+            for m in encoders:
+                m.eval()
 
     def forward(light: np.ndarray, network: Any) -> Any:
         """Logits in float32; on a GPU the network runs under bf16 autocast (tensor cores), and the
