@@ -31,6 +31,8 @@ playwright_api = pytest.importorskip("playwright.sync_api", reason="the browser 
 
 from PIL import Image  # noqa: E402
 
+from tinct.colorizer import DEFAULT_TEMPERATURE  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -291,6 +293,17 @@ def test_colorize_guide_reference_and_download(server, browser, photos):
     page.keyboard.press("Delete")
     wait_render(page, n)
     assert page.text_content("#hint-count") == "0"
+
+    # 9. the look sliders start at the server's defaults (the model card's temperature); Reset returns there
+    assert float(page.input_value("#temperature")) == pytest.approx(DEFAULT_TEMPERATURE)
+    n = renders(page)
+    page.fill("#temperature", "0.3")
+    wait_render(page, n)
+    assert page.text_content("#temperature-out") == "0.30"
+    n = renders(page)
+    page.click("#reset-look")
+    wait_render(page, n)
+    assert float(page.input_value("#temperature")) == pytest.approx(DEFAULT_TEMPERATURE)
 
     assert not problems, problems
     assert [s for s, _ in failed] == [415], failed  # only the text file of step 7

@@ -93,7 +93,16 @@
 
   // ---------------------------------------------------------------- server info
 
+  // The look sliders start at (and "Reset" returns to) the server's defaults, which follow the
+  // shipped model's chosen temperature; the values here only cover a failed /api/info.
+  const lookDefaults = { temperature: el.temperature.value, saturation: el.saturation.value };
+
   fetch("/api/info").then((r) => r.json()).then((info) => {
+    lookDefaults.temperature = String(info.defaults.temperature);
+    lookDefaults.saturation = String(info.defaults.saturation);
+    el.temperature.value = lookDefaults.temperature;
+    el.saturation.value = lookDefaults.saturation;
+    updateLookOutputs();
     el.method.innerHTML = "";
     for (const m of info.methods) {
       const o = document.createElement("option");
@@ -299,8 +308,8 @@
     input.addEventListener("input", () => { updateLookOutputs(); renderSoon(); });
   }
   el.resetLook.addEventListener("click", () => {
-    el.temperature.value = "0.5";
-    el.saturation.value = "1";
+    el.temperature.value = lookDefaults.temperature;
+    el.saturation.value = lookDefaults.saturation;
     updateLookOutputs();
     requestRender();
   });
