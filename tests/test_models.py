@@ -189,3 +189,20 @@ def test_ensemble_of_mismatched_networks_is_a_weights_error(tmp_path):
     wb = save_weights(other, tmp_path / "b")
     with pytest.raises(WeightsError, match="cannot ensemble .*different numbers of ab bins"):
         export_checkpoints([wa, wb], tmp_path / "ens")
+
+
+def test_ensembles_do_not_nest_and_a_missing_prior_is_skipped(tmp_path):
+    a, b, c = _tiny(0), _tiny(1), _tiny(2)
+    counts = np.arange(1, len(ab_bins()) + 1, dtype=np.float64)
+    wa = save_weights(a, tmp_path / "a", extra={"prior": list(counts)})
+    wb = save_weights(b, tmp_path / "b")  # no prior
+    wc = save_weights(c, tmp_path / "c")
+    pair = export_checkpoints([wa, wb], tmp_path / "ab")
+    np.testing.assert_allclose(load_model(str(pair)).extra["prior"], counts / counts.sum(), rtol=1e-12)
+    trio = load_model(str(export_checkpoints([pair, wc], tmp_path / "abc")))
+    assert len(trio.members) == 3 and not any(isinstance(m, ColorEnsemble) for m in trio.members)
+    assert [m["source"] for m in trio.extra["members"]] == [wa.name, wb.name, wc.name]
+    x = torch.rand(1, 1, 64, 64) * 100
+    with torch.no_grad():
+        want = sum(load_model(str(w))(x).log_softmax(1) for w in (wa, wb, wc)) / 3
+        torch.testing.assert_close(trio(x), want)

@@ -81,7 +81,7 @@ def test_finetune_preset_and_from_pretrained(tiny_data, tmp_path):
     assert any(not torch.equal(tuned[k], shipped[k]) for k in dec)  # the decoder learnt
 
 
-def test_finetune_an_ensemble_trains_each_member_and_exports_an_ensemble(tiny_data, tmp_path):
+def test_finetune_an_ensemble_trains_each_member_and_exports_an_ensemble(tiny_data, tmp_path, capsys):
     from tinct.models._weights import export_checkpoints, load_model, save_weights
     from tinct.models.colornet import ColorEnsemble, ColorNet, ColorNetConfig
 
@@ -90,6 +90,10 @@ def test_finetune_an_ensemble_trains_each_member_and_exports_an_ensemble(tiny_da
         torch.manual_seed(seed)
         members.append(save_weights(ColorNet(ColorNetConfig(width=32, width_fine=16)), tmp_path / f"m{seed}"))
     start = export_checkpoints(members, tmp_path / "ens")
+    # a single network must match the config's architecture (an ensemble keeps its members')
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "bad"), *SMOKE,
+                 "--set", f"init_from={members[0]}"]) == 2
+    assert "lite0 width 32/16, this config asks for lite0 width 128/96" in capsys.readouterr().err
     run = tmp_path / "ft"
     args = ["train", str(tiny_data), "--out", str(run), *SMOKE, "--set", f"init_from={start}",
             "--set", "freeze_encoder=true", "--set", "holdout_fraction=0.3"]

@@ -65,3 +65,32 @@ def test_two_ranks_stay_in_sync_and_the_loss_falls(tiny_data, tmp_path):
     assert [r["step"] for r in rows if r["kind"] == "eval"] == [10, 20, 30]
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert state["step"] == 30 and not any(k.startswith("module.") for k in state["model"])
+
+
+def test_two_ranks_fine_tune_an_ensemble_with_frozen_encoders(tiny_data, tmp_path):
+    """DDP must be set up after freezing: it expects a gradient for every parameter it was given."""
+    from tinct.models._weights import export_checkpoints, load_model, save_weights
+    from tinct.models.colornet import ColorNet, ColorNetConfig
+
+    members = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        members.append(save_weights(ColorNet(ColorNetConfig(width=32, width_fine=16)), tmp_path / f"m{seed}"))
+    start = export_checkpoints(members, tmp_path / "ens")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
+           "--master_addr=127.0.0.1", f"--master_port={free_port()}",
+           "-m", "tinct", "train", str(tiny_data), "--out", str(run), "--preset", "smoke", "--quiet"]
+    for kv in (f"init_from={start}", "freeze_encoder=true", "dropout=0.3", "crop=32", "load_short=48",
+               "min_side=32", "batch_size=4", "max_steps=4", "eval_every=2", "checkpoint_every=2",
+               "holdout_fraction=0.25", "threads=1"):
+        cmd += ["--set", kv]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": ""}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads((run / "summary.json").read_text())["ddp"]["weights_in_sync"] is True
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert [m["dropout"] for m in state["net_config"]["members"]] == [0.3, 0.3]  # this run's dropout
+    before = load_model(str(start)).state_dict()
+    enc = [k for k in state["model"] if ".encoder." in k and state["model"][k].is_floating_point()]
+    assert enc and all(torch.equal(state["model"][k], before[k].float()) for k in enc)

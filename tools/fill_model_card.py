@@ -203,7 +203,8 @@ better on val.
 """
     hint = json.loads((ROOT / "docs" / "hint_curve.json").read_text())
     by = hint["psnr_by_hints"]
-    text = f"""# Model card: tinct ColorNet (`{weights.name}`)
+    title = "tinct ColorNet" if len(configs) == 1 else "tinct ColorNet ensemble"
+    text = f"""# Model card: {title} (`{weights.name}`)
 
 ## What it is
 {what} in the style of Zhang, Isola & Efros (ECCV 2016): it reads the Lab lightness L of a photo

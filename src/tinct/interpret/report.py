@@ -22,9 +22,9 @@ and ``OUTDIR/index.html`` links the photos. See ``docs/explain.md``.
       "schema": "tinct.interpret/1",
       "source": "photo.jpg",                # input file name
       "width": 640, "height": 480,          # photo size in pixels
-      "model": "default", "weights": "colornet-e8680b71.pt",
-      "size": 256,                          # working short side
-      "temperature": 0.5,                  # of colorized.png (probabilities are at T = 1)
+      "model": "default", "weights": "colornet-49ad7057.pt",
+      "size": 192,                          # working short side
+      "temperature": 1.0,                  # of colorized.png (probabilities are at T = 1)
       "k": 5,
       "num_bins": 262, "max_entropy_bits": 8.0334,
       "entropy_bits": {"mean": 6.1, "p10": 5.2, "p50": 6.2, "p90": 7.0},

@@ -102,9 +102,10 @@ def load_model(name: str = DEFAULT_MODEL) -> Any:
 def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "colornet") -> Path:
     """Write the fp16 weight file of training checkpoints (or weight files) into ``folder``.
 
-    One checkpoint gives its ColorNet; several give a :class:`~tinct.models.colornet.ColorEnsemble`
-    of them, whose ``extra`` keeps each member's and whose colour prior (used by reference-guided
-    colorization) is the mean of the members' normalised priors.
+    One checkpoint gives its network; several give a :class:`~tinct.models.colornet.ColorEnsemble`
+    of them (an ensemble among the inputs contributes its members: ensembles do not nest). The
+    ensemble's ``extra`` keeps each member's, and its colour prior (used by reference-guided
+    colorization) is the mean of the inputs' normalised priors, over the inputs that have one.
     """
     import numpy as np
 
@@ -115,14 +116,23 @@ def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "co
     extras = [{"source": c.name, **p["extra"]} for p, c in zip(payloads, checkpoints, strict=True)]
     if len(nets) == 1:
         return save_weights(nets[0], folder, stem=stem, extra=extras[0])
+    members, member_extras = [], []
+    for net, extra in zip(nets, extras, strict=True):
+        if isinstance(net, ColorEnsemble):
+            members += list(net.members)
+            member_extras += extra.get("members", [{"source": extra["source"]}] * len(net.members))
+        else:
+            members.append(net)
+            member_extras.append({k: v for k, v in extra.items() if k != "prior"})
     try:
-        model = ColorEnsemble(EnsembleConfig(tuple(n.config for n in nets)))
+        model = ColorEnsemble(EnsembleConfig(tuple(m.config for m in members)))
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"cannot ensemble {', '.join(map(str, checkpoints))}: {exc}") from exc
-    for member, net in zip(model.members, nets, strict=True):
-        member.load_state_dict(net.state_dict())
+    for target, member in zip(model.members, members, strict=True):
+        target.load_state_dict(member.state_dict())
     priors = [np.asarray(e.get("prior", []), np.float64) for e in extras]
-    extra: dict[str, Any] = {"members": [{k: v for k, v in e.items() if k != "prior"} for e in extras]}
-    if all(p.size and p.sum() > 0 for p in priors) and len({p.size for p in priors}) == 1:
-        extra["prior"] = [float(v) for v in np.mean([p / p.sum() for p in priors], axis=0)]
+    priors = [p / p.sum() for p in priors if p.size == model.config.num_bins and p.sum() > 0]
+    extra: dict[str, Any] = {"members": member_extras}
+    if priors:
+        extra["prior"] = [float(v) for v in np.mean(priors, axis=0)]
     return save_weights(model, folder, stem=stem, extra=extra)

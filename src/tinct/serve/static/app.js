@@ -98,11 +98,18 @@
   const lookDefaults = { temperature: el.temperature.value, saturation: el.saturation.value };
 
   fetch("/api/info").then((r) => r.json()).then((info) => {
+    // Sliders the user has not moved follow the server (a render made meanwhile is redone).
+    const untouched = el.temperature.value === lookDefaults.temperature
+      && el.saturation.value === lookDefaults.saturation;
     lookDefaults.temperature = String(info.defaults.temperature);
     lookDefaults.saturation = String(info.defaults.saturation);
-    el.temperature.value = lookDefaults.temperature;
-    el.saturation.value = lookDefaults.saturation;
-    updateLookOutputs();
+    if (untouched && (el.temperature.value !== lookDefaults.temperature
+                      || el.saturation.value !== lookDefaults.saturation)) {
+      el.temperature.value = lookDefaults.temperature;
+      el.saturation.value = lookDefaults.saturation;
+      updateLookOutputs();
+      requestRender();
+    }
     el.method.innerHTML = "";
     for (const m of info.methods) {
       const o = document.createElement("option");
