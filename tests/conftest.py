@@ -73,3 +73,18 @@ def write_crops(root: Path, photos: dict[str, np.ndarray], *, seed: int, per_pho
             y, x = rng.integers(0, img.shape[0] - 96), rng.integers(0, img.shape[1] - 96)
             Image.fromarray(img[y:y + 96, x:x + 96]).save(root / f"{name}{k}{ext}")
     return root
+
+
+def tiny_ensemble(folder: Path, encoders: tuple[str, ...] = ("lite0", "lite0")) -> tuple[list[Path], Path]:
+    """Weight files of small random ColorNets (width 32/16, seeds 0, 1, ...) and of their ensemble."""
+    import torch
+
+    from tinct.models._weights import export_checkpoints, save_weights
+    from tinct.models.colornet import ColorNet, ColorNetConfig
+
+    members = []
+    for seed, encoder in enumerate(encoders):
+        torch.manual_seed(seed)
+        net = ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
+        members.append(save_weights(net, folder / f"m{seed}"))
+    return members, export_checkpoints(members, folder / "ensemble")

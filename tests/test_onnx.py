@@ -12,6 +12,7 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnx")
 
 import torch  # noqa: E402
+from conftest import tiny_ensemble  # noqa: E402
 
 import tinct  # noqa: E402
 from tinct import colorizer  # noqa: E402
@@ -87,15 +88,8 @@ def test_batch_and_free_sizes_match_torch():
 
 
 def test_an_ensemble_exports_and_matches_torch(tmp_path):
-    from tinct.models._weights import export_checkpoints
-    from tinct.models.colornet import ColorNet, ColorNetConfig
-
-    members = []
-    for seed, encoder in ((0, "lite0"), (1, "lite2")):
-        torch.manual_seed(seed)
-        net = ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
-        members.append(save_weights(net, tmp_path / encoder))
-    weights = str(export_checkpoints(members, tmp_path / "ens"))
+    _, ensemble = tiny_ensemble(tmp_path, ("lite0", "lite2"))
+    weights = str(ensemble)
     light = (np.random.default_rng(0).random((100, 150)) * 100).astype(np.float32)
     ref = predict_logits(light, model=weights, size=96, backend="torch")
     got = predict_logits(light, model=weights, size=96, backend="onnx")

@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import write_crops  # noqa: E402
+from conftest import tiny_ensemble, write_crops  # noqa: E402
 
 from tinct.cli import main  # noqa: E402
 from tinct.training.config import PRESETS, load_config  # noqa: E402
@@ -82,14 +82,10 @@ def test_finetune_preset_and_from_pretrained(tiny_data, tmp_path):
 
 
 def test_finetune_an_ensemble_trains_each_member_and_exports_an_ensemble(tiny_data, tmp_path, capsys):
-    from tinct.models._weights import export_checkpoints, load_model, save_weights
-    from tinct.models.colornet import ColorEnsemble, ColorNet, ColorNetConfig
+    from tinct.models._weights import load_model
+    from tinct.models.colornet import ColorEnsemble
 
-    members = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        members.append(save_weights(ColorNet(ColorNetConfig(width=32, width_fine=16)), tmp_path / f"m{seed}"))
-    start = export_checkpoints(members, tmp_path / "ens")
+    members, start = tiny_ensemble(tmp_path)
     # a single network must match the config's architecture (an ensemble keeps its members')
     assert main(["train", str(tiny_data), "--out", str(tmp_path / "bad"), *SMOKE,
                  "--set", f"init_from={members[0]}"]) == 2

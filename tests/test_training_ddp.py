@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch.distributed")
 
-from conftest import free_port, write_crops  # noqa: E402
+from conftest import free_port, tiny_ensemble, write_crops  # noqa: E402
 
 from tinct.training import ddp  # noqa: E402
 
@@ -69,14 +69,9 @@ def test_two_ranks_stay_in_sync_and_the_loss_falls(tiny_data, tmp_path):
 
 def test_two_ranks_fine_tune_an_ensemble_with_frozen_encoders(tiny_data, tmp_path):
     """DDP must be set up after freezing: it expects a gradient for every parameter it was given."""
-    from tinct.models._weights import export_checkpoints, load_model, save_weights
-    from tinct.models.colornet import ColorNet, ColorNetConfig
+    from tinct.models._weights import load_model
 
-    members = []
-    for seed in (0, 1):
-        torch.manual_seed(seed)
-        members.append(save_weights(ColorNet(ColorNetConfig(width=32, width_fine=16)), tmp_path / f"m{seed}"))
-    start = export_checkpoints(members, tmp_path / "ens")
+    _, start = tiny_ensemble(tmp_path)
     run = tmp_path / "run"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
            "--master_addr=127.0.0.1", f"--master_port={free_port()}",
