@@ -168,7 +168,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         from tinct.models._weights import load_model
 
         source = load_model(cfg.init_from)
-        members = source.config.to_dict().get("members", [source.config.to_dict()])
+        spec = source.config.to_dict()
+        members = spec.get("members", [spec])
         if len(members) == 1 and (members[0]["encoder"], members[0]["width"], members[0]["width_fine"]) != (
                 cfg.encoder, cfg.width, cfg.width_fine):
             raise ValueError(f"init_from={cfg.init_from}: its network is {members[0]['encoder']} width "
