@@ -6,8 +6,9 @@ Rows: the annealed mean at several temperatures; mirror test-time augmentation (
 log-probabilities of the photo and its mirror image); the geometric median of the distribution;
 logit adjustment ``softmax((z - alpha log prior) / T)`` (Menon et al., "Long-tail learning via
 logit adjustment", ICLR 2021) with the training prior stored in the weight file; and, with
-``--second``, the two networks' mean log-probabilities (an ensemble) and the network whose
-weights are the mean of theirs (a weight average; meaningful for runs from the same start).
+``--second``, their ensemble (the weight file ``tinct export A B`` writes: mean log-probabilities)
+and the network whose weights are the mean of theirs (a weight average; only for two networks of
+the same architecture, meaningful for runs from the same start).
 docs/training.md quotes the table this prints.
 """
 
@@ -27,7 +28,7 @@ from tinct.evaluate import gray_of, load_photos
 from tinct.metrics.auc import ab_error_curve, auc_from_curves, count_ab_bins, inverse_frequency_weights
 from tinct.metrics.colorfulness import colorfulness
 from tinct.metrics.psnr import psnr
-from tinct.models._weights import load_model, save_weights
+from tinct.models._weights import export_checkpoints, load_model, save_weights
 
 BINS = ab_bins().astype(np.float64)
 
@@ -84,7 +85,9 @@ def main() -> None:
             variants[f"ensemble T={t}"] = ("ensemble", lambda z, lo, t=t: decode_ab(z, lo, temperature=t))
         for t in (0.5, 0.7, 1.0):
             variants[f"weight average T={t}"] = ("average", lambda z, lo, t=t: decode_ab(z, lo, temperature=t))
-        average = average_weights(args.model, args.second, Path(tempfile.mkdtemp()))
+        folder = Path(tempfile.mkdtemp())
+        average = average_weights(args.model, args.second, folder)
+        ensemble = str(export_checkpoints([Path(args.model), Path(args.second)], folder))
 
     photos, _ = load_photos([args.data], size=256, limit=args.limit)
     truths = [rgb for _, rgb in photos]
@@ -97,8 +100,7 @@ def main() -> None:
                                 size=args.work_size).astype(np.float64)[:, :, ::-1]
         logits["mirror"] = (log_softmax(z, axis=0) + log_softmax(mirror, axis=0)) / 2
         if args.second:
-            other = predict_logits(prep.light, model=args.second, size=args.work_size).astype(np.float64)
-            logits["ensemble"] = (log_softmax(z, axis=0) + log_softmax(other, axis=0)) / 2
+            logits["ensemble"] = predict_logits(prep.light, model=ensemble, size=args.work_size).astype(np.float64)
             logits["average"] = predict_logits(prep.light, model=average, size=args.work_size).astype(np.float64)
         light_lo = light_at(prep.light, z.shape[1:])
         for name, (which, decode) in variants.items():
