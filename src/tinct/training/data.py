@@ -218,12 +218,24 @@ def batch_stream(photos: PhotoSet, cfg: TrainConfig, *, start: int = 0, rank: in
         yield from map(make, steps)
         return
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(cfg.workers, initializer=_set_batch_maker, initargs=(make,)) as pool:
-        pending = deque(pool.apply_async(_batch_in_worker, (s,)) for s in itertools.islice(steps, 2 * cfg.workers))
+    pool = ctx.Pool(cfg.workers, initializer=_set_batch_maker, initargs=(make,))
+    pending = deque(pool.apply_async(_batch_in_worker, (s,)) for s in itertools.islice(steps, 2 * cfg.workers))
+    try:
         while True:
             batch = pending.popleft().get()
             pending.append(pool.apply_async(_batch_in_worker, (next(steps),)))
             yield batch
+    finally:
+        # Shut down gracefully (finish the batches in flight, then let the workers exit), not by
+        # ``Pool.terminate()`` as ``with Pool`` does: terminate can hang for good when it kills the
+        # workers while the pool's task thread still feeds them (CPython issues #78178, #96995).
+        for result in pending:
+            result.wait(timeout=120)
+        if all(r.ready() for r in pending):
+            pool.close()
+        else:  # a worker died mid-batch (e.g. out of memory): nothing left to wait for
+            pool.terminate()
+        pool.join()
 
 
 def ab_prior_counts(photos: PhotoSet, *, pixels_per_photo: int = 256, seed: int = 0) -> np.ndarray:
