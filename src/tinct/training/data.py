@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import logging
 import multiprocessing
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -229,8 +230,9 @@ def batch_stream(photos: PhotoSet, cfg: TrainConfig, *, start: int = 0, rank: in
         # Shut down gracefully (finish the batches in flight, then let the workers exit), not by
         # ``Pool.terminate()`` as ``with Pool`` does: terminate can hang for good when it kills the
         # workers while the pool's task thread still feeds them (CPython issues #78178, #96995).
+        deadline = time.monotonic() + 120
         for result in pending:
-            result.wait(timeout=120)
+            result.wait(timeout=max(0.0, deadline - time.monotonic()))
         if all(r.ready() for r in pending):
             pool.close()
         else:  # a worker died mid-batch (e.g. out of memory): nothing left to wait for
