@@ -75,16 +75,19 @@ def write_crops(root: Path, photos: dict[str, np.ndarray], *, seed: int, per_pho
     return root
 
 
-def tiny_ensemble(folder: Path, encoders: tuple[str, ...] = ("lite0", "lite0")) -> tuple[list[Path], Path]:
-    """Weight files of small random ColorNets (width 32/16, seeds 0, 1, ...) and of their ensemble."""
+def tiny_net(seed: int, encoder: str = "lite0"):
+    """A small random ColorNet (width 32/16) in eval mode, the same for the same seed."""
     import torch
 
-    from tinct.models._weights import export_checkpoints, save_weights
     from tinct.models.colornet import ColorNet, ColorNetConfig
 
-    members = []
-    for seed, encoder in enumerate(encoders):
-        torch.manual_seed(seed)
-        net = ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
-        members.append(save_weights(net, folder / f"m{seed}"))
+    torch.manual_seed(seed)
+    return ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
+
+
+def tiny_ensemble(folder: Path, encoders: tuple[str, ...] = ("lite0", "lite0")) -> tuple[list[Path], Path]:
+    """Weight files of :func:`tiny_net` s (seeds 0, 1, ...) and of their ensemble."""
+    from tinct.models._weights import export_checkpoints, save_weights
+
+    members = [save_weights(tiny_net(seed, encoder), folder / f"m{seed}") for seed, encoder in enumerate(encoders)]
     return members, export_checkpoints(members, folder / "ensemble")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+
+from conftest import tiny_net  # noqa: E402
 
 from tinct.color.gamut import ab_bins  # noqa: E402
 from tinct.models._efficientnet_lite import EfficientNetLite, build_pretrained  # noqa: E402
@@ -131,17 +134,10 @@ def test_missing_and_garbage_weight_files(tmp_path):
 
 
 # ---------------------------------------------------------------- ensembles
-def _tiny(seed: int, encoder: str = "lite0") -> ColorNet:
-    torch.manual_seed(seed)
-    return ColorNet(ColorNetConfig(encoder=encoder, width=32, width_fine=16)).eval()
-
-
 @pytest.mark.parametrize("size", [(64, 64), (72, 100)])
 def test_ensemble_forward_is_the_mean_log_probability(size):
-    a, b = _tiny(0), _tiny(1, "lite2")
-    ens = ColorEnsemble(EnsembleConfig((a.config, b.config))).eval()
-    for member, net in zip(ens.members, (a, b), strict=True):
-        member.load_state_dict(net.state_dict())
+    a, b = tiny_net(0), tiny_net(1, "lite2")
+    ens = ColorEnsemble(EnsembleConfig((a.config, b.config)), [a, b]).eval()
     x = torch.rand(2, 1, *size) * 100
     with torch.no_grad():
         out = ens(x)
@@ -150,9 +146,7 @@ def test_ensemble_forward_is_the_mean_log_probability(size):
     assert torch.isfinite(out).all()
     torch.testing.assert_close(out, want)
     # a member that agrees with itself: the ensemble of one network twice is that network
-    twin = ColorEnsemble(EnsembleConfig((a.config, a.config))).eval()
-    for member in twin.members:
-        member.load_state_dict(a.state_dict())
+    twin = ColorEnsemble(EnsembleConfig((a.config, a.config)), [a, copy.deepcopy(a)]).eval()
     with torch.no_grad():
         torch.testing.assert_close(twin(x), a(x).log_softmax(1))
 
@@ -162,10 +156,12 @@ def test_ensemble_config_errors():
         EnsembleConfig((ColorNetConfig(),))
     with pytest.raises(ValueError, match=r"different numbers of ab bins: \[100, 262\]"):
         EnsembleConfig((ColorNetConfig(), ColorNetConfig(num_bins=100)))
+    with pytest.raises(ValueError, match="members' configs are not the ensemble config's"):
+        ColorEnsemble(EnsembleConfig((ColorNetConfig(), ColorNetConfig())), [tiny_net(0), tiny_net(1)])
 
 
 def test_exported_ensemble_round_trip(tmp_path):
-    a, b = _tiny(0), _tiny(1)
+    a, b = tiny_net(0), tiny_net(1)
     counts = np.arange(1, len(ab_bins()) + 1, dtype=np.float64)
     wa = save_weights(a, tmp_path / "a", extra={"prior": list(counts)})
     wb = save_weights(b, tmp_path / "b", extra={"prior": list(counts[::-1] * 3)})
@@ -184,7 +180,7 @@ def test_exported_ensemble_round_trip(tmp_path):
 
 
 def test_ensemble_of_mismatched_networks_is_a_weights_error(tmp_path):
-    wa = save_weights(_tiny(0), tmp_path / "a")
+    wa = save_weights(tiny_net(0), tmp_path / "a")
     other = ColorNet(ColorNetConfig(num_bins=100, width=32, width_fine=16))
     wb = save_weights(other, tmp_path / "b")
     with pytest.raises(WeightsError, match="cannot ensemble .*different numbers of ab bins"):
@@ -192,7 +188,7 @@ def test_ensemble_of_mismatched_networks_is_a_weights_error(tmp_path):
 
 
 def test_ensembles_do_not_nest_and_a_missing_prior_is_skipped(tmp_path):
-    a, b, c = _tiny(0), _tiny(1), _tiny(2)
+    a, b, c = tiny_net(0), tiny_net(1), tiny_net(2)
     counts = np.arange(1, len(ab_bins()) + 1, dtype=np.float64)
     wa = save_weights(a, tmp_path / "a", extra={"prior": list(counts)})
     wb = save_weights(b, tmp_path / "b")  # no prior

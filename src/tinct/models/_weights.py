@@ -125,11 +125,9 @@ def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "co
             members.append(net)
             member_extras.append({k: v for k, v in extra.items() if k != "prior"})
     try:
-        model = ColorEnsemble(EnsembleConfig(tuple(m.config for m in members)))
+        model = ColorEnsemble(EnsembleConfig(tuple(m.config for m in members)), members)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"cannot ensemble {', '.join(map(str, checkpoints))}: {exc}") from exc
-    for target, member in zip(model.members, members, strict=True):
-        target.load_state_dict(member.state_dict())
     priors = [np.asarray(e.get("prior", []), np.float64) for e in extras]
     priors = [p / p.sum() for p in priors if p.size == model.config.num_bins and p.sum() > 0]
     extra: dict[str, Any] = {"members": member_extras}

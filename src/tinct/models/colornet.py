@@ -16,6 +16,7 @@ References
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -128,10 +129,14 @@ class ColorEnsemble(nn.Module):
        Uncertainty Estimation using Deep Ensembles", NeurIPS 2017.
     """
 
-    def __init__(self, config: EnsembleConfig) -> None:
+    def __init__(self, config: EnsembleConfig, members: Sequence[ColorNet] | None = None) -> None:
+        """``members``: trained networks to hold as they are (their configs must be ``config``'s);
+        without them, untrained ones are built from ``config``."""
         super().__init__()
+        if members is not None and tuple(m.config for m in members) != config.members:
+            raise ValueError("the members' configs are not the ensemble config's")
         self.config = config
-        self.members = nn.ModuleList([ColorNet(c) for c in config.members])
+        self.members = nn.ModuleList(members if members is not None else [ColorNet(c) for c in config.members])
 
     def forward(self, light: torch.Tensor) -> torch.Tensor:
         logp = [F.log_softmax(m(light), dim=1) for m in self.members]
