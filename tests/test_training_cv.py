@@ -13,7 +13,10 @@ from conftest import tiny_ensemble, write_crops  # noqa: E402
 
 from tinct.cli import main  # noqa: E402
 from tinct.training.config import PRESETS, load_config  # noqa: E402
-from tinct.training.data import fold_of, split_of  # noqa: E402
+import hashlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from tinct.training.data import _unit_hash, fold_of, split_of  # noqa: E402
 
 SMOKE = ["--preset", "smoke", "--set", "pretrained=false", "--set", "max_steps=3", "--set", "threads=1", "--quiet"]
 
@@ -37,6 +40,21 @@ def test_fold_of_is_a_stable_partition(tiny_data, tmp_path):
     assert all((fold_of(f, 4) == 0) == (split_of(f, 0.25) == "holdout") for f in files)
     with pytest.raises(ValueError):
         fold_of(files[0], 1)
+
+
+def test_each_file_is_hashed_once_until_it_changes(tmp_path, monkeypatch):
+    files = [tmp_path / f"{i}.jpg" for i in range(5)]
+    for i, f in enumerate(files):
+        f.write_bytes(bytes([i]) * 100)
+    reads = []
+    real = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or real(self))
+    splits = [split_of(f, 0.5) for f in files]  # the training split ...
+    assert [split_of(f, 0.5) for f in files] == splits and [fold_of(f, 3) for f in files]  # ... holdout, folds
+    assert sorted(reads) == sorted(f.name for f in files)
+    files[0].write_bytes(b"edited")  # new bytes, new size: hashed again, to the new bytes' value
+    want = int.from_bytes(hashlib.sha1(b"edited").digest()[:4], "big") / 2**32
+    assert _unit_hash(files[0]) == want and reads.count(files[0].name) == 2
 
 
 def test_folds_train_k_runs_and_summarise(tiny_data, tmp_path, capsys):

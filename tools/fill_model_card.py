@@ -99,7 +99,8 @@ def member_section(run_spec: str, net_cfg: dict, params: int) -> str:
     run, cfg, summary, rows = chain[-1]
     first = chain[0][1]  # the recipe below is stage 1's; later stages change only what they --set
     best = min((r for r in rows if r["kind"] == "eval"), key=lambda r: r["holdout_loss"])
-    on_gpu = cfg.get("workers", 0) > 0  # our GPU runs make batches in worker processes; CPU runs do not
+    device = summary.get("device")  # runs before session 7 did not record it: our GPU runs had workers, CPU ones not
+    on_gpu = device.startswith("cuda") if device else cfg.get("workers", 0) > 0
     where = "one GPU (docs/training.md, \"On a GPU\")" if on_gpu else "the 2 CPU cores, which other work shared"
     enc = net_cfg["encoder"]
     stage_text = "\n".join(stage_line(i, *st, data) for i, st in enumerate(chain, 1))

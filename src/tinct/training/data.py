@@ -47,7 +47,16 @@ class PhotoSet:
 
 def _unit_hash(path: Path) -> float:
     """A number in [0, 1) fixed by the file's bytes (not its name, folder or order)."""
-    digest = hashlib.sha1(path.read_bytes()).digest()
+    st = path.stat()
+    return _bytes_hash(str(path), st.st_size, st.st_mtime_ns)
+
+
+# Every split (train, holdout, each cross-validation fold) asks for the hash of every file;
+# caching on (path, size, mtime) reads each file's bytes once per process, and an edited file
+# (new size or mtime) is hashed again.
+@functools.lru_cache(maxsize=None)
+def _bytes_hash(path: str, size: int, mtime_ns: int) -> float:
+    digest = hashlib.sha1(Path(path).read_bytes()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32
 
 

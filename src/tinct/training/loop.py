@@ -328,7 +328,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         for s, handler in old.items():
             signal.signal(s, handler)
     summary = {"step": step, "best_holdout_loss": best, "stopped": stop["why"] or "max_steps",
-               "train_photos": len(photos), "holdout_photos": len(holdout), "skipped": skipped}
+               "train_photos": len(photos), "holdout_photos": len(holdout), "skipped": skipped,
+               "device": dist.device}
     if dist.active:
         in_sync = ddp.weights_in_sync(model, dist)  # DDP keeps replicas identical; verify it did
         if not in_sync:
