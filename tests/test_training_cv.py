@@ -9,13 +9,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import hashlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 from conftest import tiny_ensemble, write_crops  # noqa: E402
 
 from tinct.cli import main  # noqa: E402
 from tinct.training.config import PRESETS, load_config  # noqa: E402
-import hashlib  # noqa: E402
-from pathlib import Path  # noqa: E402
-
 from tinct.training.data import _unit_hash, fold_of, split_of  # noqa: E402
 
 SMOKE = ["--preset", "smoke", "--set", "pretrained=false", "--set", "max_steps=3", "--set", "threads=1", "--quiet"]

@@ -54,7 +54,7 @@ def _unit_hash(path: Path) -> float:
 # Every split (train, holdout, each cross-validation fold) asks for the hash of every file;
 # caching on (path, size, mtime) reads each file's bytes once per process, and an edited file
 # (new size or mtime) is hashed again.
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _bytes_hash(path: str, size: int, mtime_ns: int) -> float:
     digest = hashlib.sha1(Path(path).read_bytes()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32
