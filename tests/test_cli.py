@@ -109,6 +109,23 @@ def test_evaluate_writes_a_report(tmp_path, photos):
     assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * 2
 
 
+def test_evaluate_scores_the_network_at_the_saturation_asked(tmp_path, photos):
+    data = tmp_path / "data"
+    data.mkdir()
+    for n in ("astronaut", "coffee"):
+        Image.fromarray(photos[n]).save(data / f"{n}.png")
+    args = ["evaluate", str(data), "-m", "auto", "-m", "gray", "--size", "128", "--work-size", "128",
+            "--no-semantic", "--quiet", "--threads", "1"]
+    runs = {}
+    for k in ("0", "1", "1.5"):
+        assert main([*args, "--saturation", k, "--json", str(tmp_path / f"{k}.json")]) == 0
+        runs[k] = json.loads((tmp_path / f"{k}.json").read_text())["summary"]
+    gray, none = runs["1"]["gray"], runs["0"]["auto"]
+    assert abs(none["psnr"] - gray["psnr"]) < 0.1 and none["colorfulness"] < 1  # no chroma: gray
+    cf = [runs[k]["auto"]["colorfulness"] for k in ("0", "1", "1.5")]
+    assert cf[0] < cf[1] < cf[2] and cf[2] > 1.3 * cf[1]
+
+
 def test_unknown_usage_exits_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["colorize"])

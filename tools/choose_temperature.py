@@ -1,15 +1,17 @@
 """Choose the default temperature and working size on held-out *training* photos (never val).
 
     python tools/choose_temperature.py HOLDOUT_DIR --model PATH [--temperatures T ...] [--work-sizes S ...]
+        [--saturations S ...]
 
 HOLDOUT_DIR holds the photos `tinct train` kept out by hash (holdout_fraction). For each
-(working size, temperature) the photos are colorized and scored; the model card states the
+(working size, temperature, saturation) the photos are colorized and scored; the model card states the
 rule used to pick the defaults from this table.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 
 from tinct.evaluate import evaluate
 
@@ -24,18 +26,20 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--temperatures", type=float, nargs="+", default=TEMPERATURES)
     ap.add_argument("--work-sizes", type=int, nargs="+", default=WORK_SIZES)
+    ap.add_argument("--saturations", type=float, nargs="+", default=[1.0])
     args = ap.parse_args()
     auto = f"auto:{args.model}"
     gray = evaluate([args.data], ["gray"], size=args.size, semantic=False).summary["gray"]
-    print(f"{'work':>5} {'T':>5} {'PSNR':>7} {'AuC':>7} {'AuC-rb':>7} {'CF':>7} {'dCF':>7}")
-    print(f"{'gray':>11} {gray['psnr']:7.2f} {gray['auc']:7.2f} {gray['auc_rebalanced']:7.2f} "
+    sat = args.saturations != [1.0]  # the sat column only when it varies: older tables keep their shape
+    print(f"{'work':>5} {'T':>5}{'  sat' if sat else ''} {'PSNR':>7} {'AuC':>7} {'AuC-rb':>7} {'CF':>7} {'dCF':>7}")
+    print(f"{'gray':>{16 if sat else 11}} {gray['psnr']:7.2f} {gray['auc']:7.2f} {gray['auc_rebalanced']:7.2f} "
           f"{gray['colorfulness']:7.2f} {gray['delta_colorfulness']:7.2f}", flush=True)
     for work in args.work_sizes:
-        for t in args.temperatures:
-            s = evaluate([args.data], [auto], size=args.size, semantic=False, temperature=t,
+        for t, k in itertools.product(args.temperatures, args.saturations):
+            s = evaluate([args.data], [auto], size=args.size, semantic=False, temperature=t, saturation=k,
                          work_size=work).summary[auto]
-            print(f"{work:>5} {t:>5} {s['psnr']:7.2f} {s['auc']:7.2f} {s['auc_rebalanced']:7.2f} "
-                  f"{s['colorfulness']:7.2f} {s['delta_colorfulness']:7.2f}", flush=True)
+            print(f"{work:>5} {t:>5}{f' {k:4}' if sat else ''} {s['psnr']:7.2f} {s['auc']:7.2f} "
+                  f"{s['auc_rebalanced']:7.2f} {s['colorfulness']:7.2f} {s['delta_colorfulness']:7.2f}", flush=True)
 
 
 if __name__ == "__main__":

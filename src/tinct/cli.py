@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tinct import __version__
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, ColourInputWarning, onnx_available
-from tinct.io import ImageError
+from tinct.io import ImageError, atomic_write
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
 
@@ -76,7 +76,7 @@ def _finish_batch(report, args: argparse.Namespace, what: str) -> int:
         if args.json == "-":
             print(text)
         else:
-            Path(args.json).write_text(text + "\n")
+            atomic_write(Path(args.json), (text + "\n").encode())
     if not args.quiet and args.json != "-":
         parts = [f"{len(report.done)} {what}"]
         if report.skipped:
@@ -253,7 +253,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ev = evaluate(args.data, args.method or ["auto", "gray"], size=args.size, limit=args.limit,
                       reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
                       progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
-                      temperature=args.temperature, work_size=args.work_size)
+                      temperature=args.temperature, saturation=args.saturation, work_size=args.work_size)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
@@ -269,7 +269,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         page = write_report(ev, Path(args.out))
         print(f"report: {page}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"summary": ev.summary, "config": ev.config}, indent=2))
+        atomic_write(Path(args.json), json.dumps({"summary": ev.summary, "config": ev.config}, indent=2).encode())
     return EXIT_OK
 
 
@@ -431,6 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--limit", type=int, help="score only the first N photos")
     v.add_argument("--reference", metavar="PHOTO", help="colour donor for transfer:METHOD")
     v.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
+    v.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier for auto methods (default 1)")
     v.add_argument("--work-size", type=int, default=DEFAULT_SIZE, help="the network's working resolution (short side)")
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
     v.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import json
 import logging
 import time
@@ -27,7 +28,7 @@ from PIL import Image
 
 from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_lab
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
-from tinct.io import ImageError, find_images, imread
+from tinct.io import ImageError, atomic_write, find_images, imread
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _mean_colour(gray: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 
 def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = DEFAULT_TEMPERATURE,
-                work_size: int = DEFAULT_SIZE) -> Method:
+                saturation: float = 1.0, work_size: int = DEFAULT_SIZE) -> Method:
     """A method by name: auto[:WEIGHTS], gray, mean-colour, transfer:METHOD."""
     if name == "gray":
         return lambda gray, _orig: gray
@@ -59,7 +60,8 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
         from tinct.colorizer import colorize_auto
 
         model = name.partition(":")[2] or "default"
-        return lambda gray, _orig: colorize_auto(gray, model=model, temperature=temperature, size=work_size)
+        return lambda gray, _orig: colorize_auto(gray, model=model, temperature=temperature,
+                                                     saturation=saturation, size=work_size)
     if name.startswith("transfer:"):
         from tinct.match import METHODS, transfer
 
@@ -107,14 +109,15 @@ class Evaluation:
 
 def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 256, limit: int | None = None,
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
-             semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE,
+             semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
              work_size: int = DEFAULT_SIZE) -> Evaluation:
     """Score ``methods`` on the colour photos under ``data`` (see the module docstring)."""
     from tinct import metrics
 
     if not methods:
         raise ValueError("give at least one method")
-    fns = {m: make_method(m, reference=reference, temperature=temperature, work_size=work_size) for m in methods}
+    fns = {m: make_method(m, reference=reference, temperature=temperature, saturation=saturation,
+                          work_size=work_size) for m in methods}
     photos, errors = load_photos(data, size=size, limit=limit)
     if not photos:
         raise ValueError(f"no colour photos found in {', '.join(map(str, data))}")
@@ -125,7 +128,8 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     outputs_cf = {m: [] for m in methods}
     gt_cf = []
     ev = Evaluation(list(methods), config={"size": size, "photos": len(photos), "unreadable": errors,
-                                            "temperature": temperature, "work_size": work_size,
+                                            "temperature": temperature, "saturation": saturation,
+                                            "work_size": work_size,
                                             "data": [str(d) for d in data]})
     top_gt, top_out = [], {m: [] for m in methods}
     bar = None
@@ -202,17 +206,19 @@ def _write_thumbs(folder: Path, i: int, gray: np.ndarray, outs: dict, rgb: np.nd
 def write_report(ev: Evaluation, out: Path) -> Path:
     """metrics.json, metrics.csv and a sortable report.html in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps({"summary": ev.summary, "config": ev.config,
-                                                  "images": ev.images}, indent=1, default=float))
-    with open(out / "metrics.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["image", "method", *METRIC_KEYS, "auc"])
-        for r in ev.images:
-            for m in ev.methods:
-                mm = r["metrics"][m]
-                w.writerow([r["name"], m, *(f"{mm[k]:.4f}" for k in METRIC_KEYS), f"{mm['auc']:.3f}"])
+    # each file whole or not at all: a report folder never holds a half-written table
+    atomic_write(out / "metrics.json", json.dumps({"summary": ev.summary, "config": ev.config,
+                                                   "images": ev.images}, indent=1, default=float).encode())
+    rows = io.StringIO(newline="")
+    w = csv.writer(rows)
+    w.writerow(["image", "method", *METRIC_KEYS, "auc"])
+    for r in ev.images:
+        for m in ev.methods:
+            mm = r["metrics"][m]
+            w.writerow([r["name"], m, *(f"{mm[k]:.4f}" for k in METRIC_KEYS), f"{mm['auc']:.3f}"])
+    atomic_write(out / "metrics.csv", rows.getvalue().encode())
     page = out / "report.html"
-    page.write_text(_html(ev))
+    atomic_write(page, _html(ev).encode())
     return page
 
 
