@@ -124,6 +124,8 @@ def test_evaluate_scores_the_network_at_the_saturation_asked(tmp_path, photos):
     assert abs(none["psnr"] - gray["psnr"]) < 0.1 and none["colorfulness"] < 1  # no chroma: gray
     cf = [runs[k]["auto"]["colorfulness"] for k in ("0", "1", "1.5")]
     assert cf[0] < cf[1] < cf[2] and cf[2] > 1.3 * cf[1]
+    for bad in (["--saturation", "-1"], ["--saturation", "nan"], ["--temperature", "0"]):
+        assert main([*args, *bad]) == 2  # refused before any photo is read
 
 
 def test_unknown_usage_exits_2(capsys):

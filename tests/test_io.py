@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import stat
 import struct
 import warnings
 import zlib
@@ -34,6 +35,7 @@ from tinct.io import (
     DEFAULT_MAX_PIXELS,
     ImageError,
     Metadata,
+    atomic_write,
     find_images,
     from_float,
     imread,
@@ -592,6 +594,26 @@ def test_write_replaces_and_keeps_permissions(tmp_path):
     np.testing.assert_array_equal(imread(target), image)
     assert target.stat().st_mode & 0o777 == 0o600
     assert os.listdir(tmp_path) == ["out.png"]
+
+
+def test_atomic_write_keeps_links_and_writes_through_pipes(tmp_path):
+    import threading
+
+    target = tmp_path / "target.json"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write(link, b"new")
+    assert link.is_symlink() and target.read_bytes() == b"new"  # the link survives, its target changes
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    atomic_write(fifo, lambda fp: fp.write(b'{"a": 1}'))  # e.g. --json /dev/stdout or >(jq .)
+    reader.join(10)
+    assert got == [b'{"a": 1}'] and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["fifo.json", "link.json", "target.json"]  # no temp left
 
 
 def test_stale_temps_of_dead_writers_are_removed(tmp_path):

@@ -50,11 +50,13 @@ def test_each_file_is_hashed_once_until_it_changes(tmp_path, monkeypatch):
     real = Path.read_bytes
     monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or real(self))
     splits = [split_of(f, 0.5) for f in files]  # the training split ...
-    assert [split_of(f, 0.5) for f in files] == splits and [fold_of(f, 3) for f in files]  # ... holdout, folds
-    assert sorted(reads) == sorted(f.name for f in files)
+    assert [split_of(f, 0.5) for f in files] == splits  # ... the holdout's ...
+    folds = [fold_of(f, 3) for f in files]  # ... cross-validation's
+    assert sorted(reads) == sorted(f.name for f in files) and len(folds) == 5
     files[0].write_bytes(b"edited")  # new bytes, new size: hashed again, to the new bytes' value
     want = int.from_bytes(hashlib.sha1(b"edited").digest()[:4], "big") / 2**32
     assert _unit_hash(files[0]) == want and reads.count(files[0].name) == 2
+    assert [split_of(f, 0.5) for f in files] == [split_of(f.read_bytes(), 0.5) for f in files]  # path ≡ bytes
 
 
 def test_folds_train_k_runs_and_summarise(tiny_data, tmp_path, capsys):

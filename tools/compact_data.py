@@ -73,8 +73,9 @@ def main() -> int:
         else:
             dest = dest.with_suffix("." + args.format.replace("jpeg", "jpg"))
             for q in range(args.quality, args.quality - 20, -1):
-                dest.write_bytes(encode(path, short=args.short, quality=q, fmt=args.format))
-                if split_of(dest, f) == "train":
+                encoded = encode(path, short=args.short, quality=q, fmt=args.format)
+                if split_of(encoded, f) == "train":
+                    dest.write_bytes(encoded)
                     break
                 moved += 1
             else:

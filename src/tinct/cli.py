@@ -108,16 +108,21 @@ def _read_kwargs(args: argparse.Namespace) -> dict:
     return {} if args.max_pixels is None else {"max_pixels": int(args.max_pixels)}
 
 
+def _check_look(temperature: float, saturation: float = 1.0) -> None:
+    """--temperature and --saturation, before any photo is read (NaN fails both)."""
+    if not 0 < temperature <= 1:
+        raise CliError(f"--temperature must be in (0, 1], got {temperature}")
+    if not saturation >= 0:
+        raise CliError(f"--saturation must be >= 0, got {saturation}")
+
+
 # ---------------------------------------------------------------- colorize
 def _cmd_colorize(args: argparse.Namespace) -> int:
     from tinct.batch import default_workers, plan_jobs, run_jobs
     from tinct.io import imread, imwrite
 
     options = dict(model=args.model, temperature=args.temperature, saturation=args.saturation, size=args.size)
-    if not 0 < args.temperature <= 1:
-        raise CliError(f"--temperature must be in (0, 1], got {args.temperature}")
-    if args.saturation < 0:
-        raise CliError(f"--saturation must be >= 0, got {args.saturation}")
+    _check_look(args.temperature, args.saturation)
     hints = _parse_hints(args)
     reference = imread(args.reference, **_read_kwargs(args)) if args.reference else None
     if args.model != "default" and not Path(args.model).is_file():
@@ -242,6 +247,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tinct.evaluate import evaluate, write_report
     from tinct.io import imread
 
+    _check_look(args.temperature, args.saturation)
     missing = [d for d in args.data if not Path(d).exists()]
     if missing:
         raise CliError(f"{missing[0]}: no such file or folder")
@@ -277,6 +283,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     from tinct.interpret.report import run_explain
 
+    _check_look(args.temperature)
     point = None
     if args.point:
         try:

@@ -715,7 +715,19 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object] | bytes) -> Non
     rename it over ``path``.
 
     Readers see the old file or the whole new one; on any failure the temporary file is
-    removed and ``path`` is untouched (a killed process leaves one: :func:`remove_stale_temps`)."""
+    removed and ``path`` is untouched (a killed process leaves one: :func:`remove_stale_temps`).
+    A symlink is followed (the link stays, its target is replaced); a path that is not a
+    regular file (``/dev/stdout``, a FIFO, ``>(jq .)``) cannot be renamed over and is written
+    straight through."""
+    path = Path(os.path.realpath(path))
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:  # not there yet
+        special = False
+    if special:
+        with open(path, "wb") as fp:
+            fp.write(write) if isinstance(write, bytes) else write(fp)
+        return
     tmp, fp = _create_temp(path)
     try:
         with fp:

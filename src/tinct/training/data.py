@@ -45,24 +45,28 @@ class PhotoSet:
         return len(self.images)
 
 
-def _unit_hash(path: Path) -> float:
+def _unit_hash(photo: Path | bytes) -> float:
     """A number in [0, 1) fixed by the file's bytes (not its name, folder or order)."""
-    st = path.stat()
-    return _bytes_hash(str(path), st.st_size, st.st_mtime_ns)
+    if isinstance(photo, bytes):
+        return int.from_bytes(hashlib.sha1(photo).digest()[:4], "big") / 2**32
+    st = photo.stat()
+    return _file_hash(str(photo), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
 # Every split (train, holdout, each cross-validation fold) asks for the hash of every file;
-# caching on (path, size, mtime) reads each file's bytes once per process, and an edited file
-# (new size or mtime) is hashed again.
+# caching on the file's identity and times reads each file once per process, and an edited
+# file (new size, mtime or ctime) is hashed again.
 @functools.cache
-def _bytes_hash(path: str, size: int, mtime_ns: int) -> float:
-    digest = hashlib.sha1(Path(path).read_bytes()).digest()
-    return int.from_bytes(digest[:4], "big") / 2**32
+def _file_hash(path: str, *identity: int) -> float:
+    return _unit_hash(Path(path).read_bytes())
 
 
-def split_of(path: Path, holdout_fraction: float) -> str:
-    """'holdout' or 'train', fixed by a hash of the file's bytes (not its name or order)."""
-    return "holdout" if _unit_hash(path) < holdout_fraction else "train"
+def split_of(photo: Path | bytes, holdout_fraction: float) -> str:
+    """'holdout' or 'train', fixed by a hash of the file's bytes (not its name or order).
+
+    ``photo`` is a file, or the bytes about to be written to one.
+    """
+    return "holdout" if _unit_hash(photo) < holdout_fraction else "train"
 
 
 def fold_of(path: Path, k: int) -> int:
