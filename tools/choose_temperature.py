@@ -38,7 +38,7 @@ def main() -> None:
         for t, k in itertools.product(args.temperatures, args.saturations):
             s = evaluate([args.data], [auto], size=args.size, semantic=False, temperature=t, saturation=k,
                          work_size=work).summary[auto]
-            print(f"{work:>5} {t:>5}{f' {k:4}' if sat else ''} {s['psnr']:7.2f} {s['auc']:7.2f} "
+            print(f"{work:>5} {t:>5}{f' {k:>4g}' if sat else ''} {s['psnr']:7.2f} {s['auc']:7.2f} "
                   f"{s['auc_rebalanced']:7.2f} {s['colorfulness']:7.2f} {s['delta_colorfulness']:7.2f}", flush=True)
 
 
