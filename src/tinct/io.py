@@ -719,26 +719,27 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object] | bytes) -> Non
     A symlink is followed (the link stays, its target is replaced); a path that is not a
     regular file (``/dev/stdout``, a FIFO, ``>(jq .)``) cannot be renamed over and is written
     straight through."""
+    if isinstance(write, bytes):
+        data = write
+        write = lambda fp: fp.write(data)  # noqa: E731
     path = Path(os.path.realpath(path))
     try:
-        special = not stat.S_ISREG(os.stat(path).st_mode)
+        mode: int | None = os.stat(path).st_mode
     except OSError:  # not there yet
-        special = False
-    if special:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
         with open(path, "wb") as fp:
-            fp.write(write) if isinstance(write, bytes) else write(fp)
+            write(fp)
         return
     tmp, fp = _create_temp(path)
     try:
         with fp:
-            if isinstance(write, bytes):
-                fp.write(write)
-            else:
-                write(fp)
+            write(fp)
             fp.flush()
             os.fsync(fp.fileno())
-        with contextlib.suppress(OSError):  # keep the permissions of a file we replace
-            os.chmod(tmp, stat.S_IMODE(os.stat(path).st_mode))
+        if mode is not None:  # keep the permissions of a file we replace
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, stat.S_IMODE(mode))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
