@@ -159,6 +159,10 @@ def test_temperature_limits():
     mean = softmax(logits.astype(np.float64)) @ ab_bins()
     np.testing.assert_allclose(annealed_mean(logits, temperature=1.0), mean, atol=1e-3)
     np.testing.assert_allclose(annealed_mean(logits, temperature=0.38), softmax(logits / 0.38) @ ab_bins(), atol=1e-3)
+    # above 1 the distribution flattens: the mean of all bins in the limit (the shipped default is 1.25)
+    np.testing.assert_allclose(annealed_mean(logits, temperature=1.25), softmax(logits / 1.25) @ ab_bins(), atol=1e-3)
+    np.testing.assert_allclose(annealed_mean(logits, temperature=1e4), np.broadcast_to(ab_bins().mean(0), (50, 2)),
+                               atol=0.05)
 
 
 def test_annealed_mean_is_shift_invariant_and_takes_log_probabilities():

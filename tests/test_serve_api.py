@@ -248,6 +248,7 @@ def test_bad_hints_and_parameters_are_422_with_a_message(client, ids):
         ({"hints": json.dumps([{"y": 3, "color": "#ff0000"}])}, "missing 'x'"),
         ({"hints": json.dumps({"x": 1})}, "expected a list"),
         ({"temperature": 0}, "temperature"),
+        ({"temperature": 2.5}, "temperature"),
         ({"saturation": -1}, "saturation"),
         ({"format": "gif"}, "format"),
     ]

@@ -74,6 +74,9 @@ def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
     summary = json.loads((straight / "summary.json").read_text())
     assert summary["step"] == 6 and summary["skipped"]["gray"] == 1 and summary["skipped"]["tiny"] == 1
     assert summary["device"] == ("cuda" if torch.cuda.is_available() else "cpu")  # the model card says where
+    rows = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    train_rows = [r for r in rows if r["kind"] == "train"]
+    assert train_rows and all(r["device"] == summary["device"] for r in train_rows)  # each resume records its own
     # the same run in two halves: stop at step 3, resume to 6 -> identical weights
     assert main([*common, "--out", str(split), "--set", "max_steps=3"]) == 0
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "max_steps=6", "--quiet"]) == 0

@@ -1,6 +1,6 @@
 """Score decoding variants of one network on the same logits (held-out *training* photos, not val).
 
-    python tools/decode_variants.py HOLDOUT_DIR --model PATH [--second PATH] [--work-size 192]
+    python tools/decode_variants.py HOLDOUT_DIR --model PATH [--second PATH] [--work-size 192] [--upsampling]
 
 Rows: the annealed mean at several temperatures; mirror test-time augmentation (mean
 log-probabilities of the photo and its mirror image); the geometric median of the distribution;
@@ -8,7 +8,10 @@ logit adjustment ``softmax((z - alpha log prior) / T)`` (Menon et al., "Long-tai
 logit adjustment", ICLR 2021) with the training prior stored in the weight file; and, with
 ``--second``, their ensemble (the weight file ``tinct export A B`` writes: mean log-probabilities)
 and the network whose weights are the mean of theirs (a weight average; only for two networks of
-the same architecture, meaningful for runs from the same start).
+the same architecture, meaningful for runs from the same start). ``--upsampling`` adds rows for the
+chroma upsampling at T = 1 and 1.25: guided-filter windows of radius 0 (bilinear), 1, 2 and 3 on the
+logits' grid, and the filter run on a grid 2x / 4x finer (ab bilinear there first, the window
+scaled to the same extent).
 docs/training.md quotes the table this prints.
 """
 
@@ -23,7 +26,9 @@ import numpy as np
 from scipy.special import log_softmax
 
 from tinct.color.gamut import ab_bins, clip_ab_to_gamut, smooth_prior
-from tinct.colorizer import compose, decode_ab, light_at, predict_logits, prepare
+from tinct.color.lab import lab_to_rgb
+from tinct.color.upsample import GuidedRows, guided_coefficients, resize_plane
+from tinct.colorizer import Prepared, compose, decode_ab, light_at, predict_logits, prepare
 from tinct.evaluate import gray_of, load_photos
 from tinct.metrics.auc import ab_error_curve, auc_from_curves, count_ab_bins, inverse_frequency_weights
 from tinct.metrics.colorfulness import colorfulness
@@ -57,6 +62,17 @@ def average_weights(first: str, second: str, folder: Path, *, share: float = 0.5
     return str(save_weights(net, folder, stem="average", extra=a.extra))
 
 
+def compose_finer(ab_lo: np.ndarray, prep: Prepared, factor: int, radius: int) -> np.ndarray:
+    """Like :func:`compose` (no hints), with the guided filter on a grid ``factor`` x finer than ab's."""
+    height, width = prep.light.shape
+    shape = (min(ab_lo.shape[0] * factor, height), min(ab_lo.shape[1] * factor, width))
+    ab = np.stack([resize_plane(ab_lo[..., c], shape) for c in range(2)], axis=-1)
+    a, b = guided_coefficients(ab, light_at(prep.light, shape), radius=radius)
+    ab = GuidedRows(a, b, (height, width)).ab(prep.light.astype(np.float32), 0)
+    rgb = lab_to_rgb(np.concatenate([prep.light[..., None], ab], axis=-1))
+    return (rgb * 255 + 0.5).astype(np.uint8)  # as compose() rounds an 8-bit photo
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
@@ -64,6 +80,7 @@ def main() -> None:
     ap.add_argument("--second", help="a second weight file: adds ensemble rows")
     ap.add_argument("--work-size", type=int, default=192)
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--upsampling", action="store_true", help="add rows for the chroma upsampling")
     args = ap.parse_args()
     log_prior = np.log(smooth_prior(np.asarray(load_model(args.model).extra["prior"])) + 1e-6)[:, None, None]
 
@@ -89,9 +106,17 @@ def main() -> None:
         average = average_weights(args.model, args.second, folder)
         ensemble = str(export_checkpoints([Path(args.model), Path(args.second)], folder))
 
+    # upsampling rows: (temperature, function of (ab on the logits' grid, L there, photo) to the result)
+    upsampling: dict[str, tuple[float, Callable[[np.ndarray, np.ndarray, Prepared], np.ndarray]]] = {}
+    for t in (1.0, 1.25) if args.upsampling else ():
+        for r in (0, 1, 2, 3):
+            upsampling[f"T={t}, guided radius {r}"] = (t, lambda ab, lo, prep, r=r: compose(ab, lo, prep, radius=r))
+        for f in (2, 4):
+            upsampling[f"T={t}, guided radius {f} on a {f}x finer grid"] = (
+                t, lambda ab, lo, prep, f=f: compose_finer(ab, prep, f, f))
     photos, _ = load_photos([args.data], size=256, limit=args.limit)
     truths = [rgb for _, rgb in photos]
-    outputs: dict[str, list[np.ndarray]] = {name: [] for name in variants}
+    outputs: dict[str, list[np.ndarray]] = {name: [] for name in [*variants, *upsampling]}
     for rgb in truths:
         prep = prepare(gray_of(rgb))
         z = predict_logits(prep.light, model=args.model, size=args.work_size).astype(np.float64)
@@ -105,6 +130,8 @@ def main() -> None:
         light_lo = light_at(prep.light, z.shape[1:])
         for name, (which, decode) in variants.items():
             outputs[name].append(compose(decode(logits[which], light_lo), light_lo, prep))
+        for name, (t, upsample) in upsampling.items():
+            outputs[name].append(upsample(decode_ab(z, light_lo, temperature=t), light_lo, prep))
 
     weights = inverse_frequency_weights(count_ab_bins(truths))
 

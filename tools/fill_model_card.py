@@ -32,6 +32,16 @@ def auto_of(summary: dict, method: str | None = None) -> dict:
     return summary[method or next(k for k in summary if k.startswith("auto"))]
 
 
+def trained_on(cfg: dict, summary: dict, rows: list[dict]) -> set[str]:
+    """"gpu" and/or "cpu": the devices a stage's metrics.jsonl rows name (recorded since session 8,
+    so a run resumed on another machine says so), else its summary.json's (since session 7, the
+    last resume only), else a guess (our GPU runs had workers, CPU ones not)."""
+    devices = {r["device"] for r in rows if r["kind"] == "train" and "device" in r}
+    if not devices:
+        devices = {summary["device"]} if "device" in summary else {"cuda" if cfg.get("workers", 0) > 0 else "cpu"}
+    return {"gpu" if d.startswith("cuda") else "cpu" for d in devices}
+
+
 def training_time(rows: list[dict]) -> tuple[float, int]:
     """Minutes of training (elapsed_s restarts at every resume) and the number of resumes."""
     train = [r for r in rows if r["kind"] == "train"]
@@ -99,9 +109,9 @@ def member_section(run_spec: str, net_cfg: dict, params: int) -> str:
     run, cfg, summary, rows = chain[-1]
     first = chain[0][1]  # the recipe below is stage 1's; later stages change only what they --set
     best = min((r for r in rows if r["kind"] == "eval"), key=lambda r: r["holdout_loss"])
-    device = summary.get("device")  # runs before session 7 did not record it: our GPU runs had workers, CPU ones not
-    on_gpu = device.startswith("cuda") if device else cfg.get("workers", 0) > 0
-    where = "one GPU (docs/training.md, \"On a GPU\")" if on_gpu else "the 2 CPU cores, which other work shared"
+    kinds = set().union(*(trained_on(c, s, r) for _, c, s, r in chain))
+    gpu, cpu = "one GPU (docs/training.md, \"On a GPU\")", "the 2 CPU cores, which other work shared"
+    where = gpu if kinds == {"gpu"} else cpu if kinds == {"cpu"} else f"{gpu} and on {cpu}"
     enc = net_cfg["encoder"]
     stage_text = "\n".join(stage_line(i, *st, data) for i, st in enumerate(chain, 1))
     copy_note = ("" if data == "../shared/data/train" else
@@ -133,7 +143,7 @@ def member_section(run_spec: str, net_cfg: dict, params: int) -> str:
 
 
 def main() -> None:
-    from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
+    from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, UPSAMPLE_RADIUS
     from tinct.models._weights import read_weights
 
     ap = argparse.ArgumentParser()
@@ -145,6 +155,8 @@ def main() -> None:
     ap.add_argument("--previous", help="metrics.json of the weights these replace (same val run settings)")
     ap.add_argument("--previous-method", help="its row (default: first auto…)")
     ap.add_argument("--previous-name", default="the previous weights")
+    ap.add_argument("--previous-why", default="shipped because it is better on val.",
+                    help="the sentence saying why the card's weights or defaults replaced the previous ones")
     args = ap.parse_args()
     m = json.loads(Path(args.metrics).read_text())
     weights = Path(args.weights)
@@ -194,9 +206,8 @@ def main() -> None:
         p = auto_of(json.loads(Path(args.previous).read_text())["summary"], args.previous_method)
         prow = "\n".join(f"| {label} | {a[k]:.{d}f} | {p[k]:.{d}f} |" for k, label, d in KEYS if k in a and k in p)
         previous = f"""
-### Against the weights it replaces
-Same val photos, each at its own default working size and temperature; shipped because it is
-better on val.
+### Against what it replaces
+Same val photos, each at its own default working size and temperature; {args.previous_why}
 
 | metric | this model | {args.previous_name} |
 |---|---|---|
@@ -215,8 +226,9 @@ bins** — the 10 × 10 cells of the ab plane that contain an sRGB colour (deriv
 gamut; Zhang et al.'s 313 also include cells outside sRGB). Colours are decoded with the annealed
 mean (T = {DEFAULT_TEMPERATURE} by default; both defaults chosen on held-out training photos, see
 below), clipped to the gamut, upsampled edge-aware with a guided filter on the full-resolution L
-and joined with the photo's own L. File: fp16 state dict, {weights.stat().st_size / 1e6:.1f} MB,
-sha256 prefix in the file name checked on every load.
+({2 * UPSAMPLE_RADIUS + 1} × {2 * UPSAMPLE_RADIUS + 1} windows on the network's grid) and joined with the photo's
+own L. File: fp16 state dict, {weights.stat().st_size / 1e6:.1f} MB, sha256 prefix in the file name checked on
+every load.
 
 ## Networks and training
 {networks}

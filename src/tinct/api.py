@@ -26,7 +26,7 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
     model : str
         "default" (the shipped network) or the path of a weight file.
     temperature : float
-        Annealed-mean temperature in (0, 1]: lower is more vivid, higher more conservative.
+        Annealed-mean temperature in (0, 2]: lower is more vivid, higher more conservative.
     saturation : float
         Multiplier on the predicted chroma (1 = as predicted).
     size : int

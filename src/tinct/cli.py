@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinct import __version__
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, ColourInputWarning, onnx_available
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, MAX_TEMPERATURE, ColourInputWarning, onnx_available
 from tinct.io import ImageError, atomic_write
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -110,8 +110,8 @@ def _read_kwargs(args: argparse.Namespace) -> dict:
 
 def _check_look(temperature: float, saturation: float = 1.0) -> None:
     """--temperature and --saturation, before any photo is read (NaN fails both)."""
-    if not 0 < temperature <= 1:
-        raise CliError(f"--temperature must be in (0, 1], got {temperature}")
+    if not 0 < temperature <= MAX_TEMPERATURE:
+        raise CliError(f"--temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
     if not saturation >= 0:
         raise CliError(f"--saturation must be >= 0, got {saturation}")
 
@@ -366,7 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     c.add_argument("--model", default="default", help="weight file (default: the shipped network)")
     c.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
-                   help=f"annealed-mean temperature in (0, 1]: lower = more vivid (default {DEFAULT_TEMPERATURE})")
+                   help=f"annealed-mean temperature in (0, {MAX_TEMPERATURE:g}]: lower = more vivid "
+                        f"(default {DEFAULT_TEMPERATURE})")
     c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier (default 1)")
     c.add_argument("--size", type=int, default=DEFAULT_SIZE,
                    help=f"network working resolution, short side (default {DEFAULT_SIZE})")

@@ -113,7 +113,7 @@ def annealed_mean(logits: np.ndarray, *, temperature: float = 0.38, axis: int = 
     logits : ndarray, shape (..., Q) (or Q along ``axis``)
         Unnormalised log-probabilities (log-probabilities work too).
     temperature : float
-        T in (0, 1]; 0.38 is the paper's choice.
+        T > 0; 0.38 is the paper's choice, 1 the plain mean, above 1 flatter still.
 
     Returns
     -------

@@ -127,7 +127,7 @@ class GuidedSession:
             ys, xs, values = hint_pixels(list(hints), (h, w))
             lab = clip_ab_to_gamut(np.concatenate([self.prep.light[ys, xs][:, None], values], axis=-1))
             exact = (ys, xs, lab[:, 1:])
-        return compose(lab_grid[..., 1:], self.light_grid, self.prep, radius=1, exact=exact)
+        return compose(lab_grid[..., 1:], self.light_grid, self.prep, exact=exact)
 
 
 def colorize_guided(image: np.ndarray, *, hints: Sequence[Hint] = (), reference: np.ndarray | None = None,

@@ -24,7 +24,7 @@ and ``OUTDIR/index.html`` links the photos. See ``docs/explain.md``.
       "width": 640, "height": 480,          # photo size in pixels
       "model": "default", "weights": "colornet-49ad7057.pt",
       "size": 192,                          # working short side
-      "temperature": 1.0,                  # of colorized.png (probabilities are at T = 1)
+      "temperature": 1.25,                 # of colorized.png (probabilities are at T = 1)
       "k": 5,
       "num_bins": 262, "max_entropy_bits": 8.0334,
       "entropy_bits": {"mean": 6.1, "p10": 5.2, "p50": 6.2, "p90": 7.0},

@@ -55,7 +55,7 @@ from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from starlette.concurrency import run_in_threadpool
 
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, MAX_TEMPERATURE
 from tinct.io import DEFAULT_MAX_PIXELS, ImageError, imread, imwrite
 
 __all__ = ["create_app", "run", "JobLimiter"]
@@ -734,7 +734,8 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         photo: Annotated[UploadFile | None, File(description="or the photo itself")] = None,
         hints: Annotated[str | None, Form(description='JSON: [{"x": 120, "y": 80, "color": "#c0392b", '
                                                       '"radius": 4}, ...] in full-resolution pixels')] = None,
-        temperature: Annotated[float, Form(gt=0, le=1, description="lower: more vivid")] = DEFAULT_TEMPERATURE,
+        temperature: Annotated[float, Form(gt=0, le=MAX_TEMPERATURE,
+                                           description="lower: more vivid")] = DEFAULT_TEMPERATURE,
         saturation: Annotated[float, Form(ge=0, le=3)] = 1.0,
         reference_id: Annotated[str | None, Form(description="id of an uploaded reference photo")] = None,
         reference: Annotated[UploadFile | None, File(description="or the reference photo itself")] = None,

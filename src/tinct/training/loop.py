@@ -292,8 +292,9 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
                 ips = seen / (time.time() - tick)
                 seen, tick = 0, time.time()
                 batch_loss = ddp.mean_over_ranks(loss.item(), dist)  # the whole batch's loss
+                # the device on every row: a run resumed elsewhere (GPU, then CPU) says where each step ran
                 row = {"kind": "train", "step": step, "loss": batch_loss, "lr": lr, "img_per_s": ips,
-                       "elapsed_s": time.time() - start}
+                       "elapsed_s": time.time() - start, "device": dist.device}
                 record(row)
                 if bar is None:
                     log.info("step %d loss %.4f lr %.2e %.1f img/s", step, batch_loss, lr, ips)
