@@ -10,8 +10,9 @@ logit adjustment", ICLR 2021) with the training prior stored in the weight file;
 and the network whose weights are the mean of theirs (a weight average; only for two networks of
 the same architecture, meaningful for runs from the same start). ``--upsampling`` adds rows for the
 chroma upsampling at T = 1 and 1.25: guided-filter windows of radius 0 (bilinear), 1, 2 and 3 on the
-logits' grid, and the filter run on a grid 2x / 4x finer (ab bilinear there first, the window
-scaled to the same extent).
+logits' grid, and the filter run on a grid 2x / 4x finer (ab bilinear there first; radius 2 / 4
+there, windows of 2.5 / 2.25 logits cells). The other rows use the shipped radius (UPSAMPLE_RADIUS:
+1 since session 8; tables in docs/training.md from before then were made with radius 2).
 docs/training.md quotes the table this prints.
 """
 
@@ -63,7 +64,9 @@ def average_weights(first: str, second: str, folder: Path, *, share: float = 0.5
 
 
 def compose_finer(ab_lo: np.ndarray, prep: Prepared, factor: int, radius: int) -> np.ndarray:
-    """Like :func:`compose` (no hints), with the guided filter on a grid ``factor`` x finer than ab's."""
+    """Like :func:`compose` (no hints, 8-bit photos), with the guided filter on a grid ``factor`` x
+    finer than ab's."""
+    assert prep.dtype == np.uint8, "the holdout photos are 8-bit"
     height, width = prep.light.shape
     shape = (min(ab_lo.shape[0] * factor, height), min(ab_lo.shape[1] * factor, width))
     ab = np.stack([resize_plane(ab_lo[..., c], shape) for c in range(2)], axis=-1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +35,14 @@ def auto_of(summary: dict, method: str | None = None) -> dict:
 
 def trained_on(cfg: dict, summary: dict, rows: list[dict]) -> set[str]:
     """"gpu" and/or "cpu": the devices a stage's metrics.jsonl rows name (recorded since session 8,
-    so a run resumed on another machine says so), else its summary.json's (since session 7, the
-    last resume only), else a guess (our GPU runs had workers, CPU ones not)."""
-    devices = {r["device"] for r in rows if r["kind"] == "train" and "device" in r}
-    if not devices:
-        devices = {summary["device"]} if "device" in summary else {"cuda" if cfg.get("workers", 0) > 0 else "cpu"}
+    so a run resumed on another machine says so). Rows from before then fall back to summary.json's
+    device when no row names one (since session 7; the last resume's only), else to a guess (our
+    GPU runs had workers, CPU ones not)."""
+    train = [r for r in rows if r["kind"] == "train"]
+    devices = {r["device"] for r in train if "device" in r}
+    if any("device" not in r for r in train) or not train:
+        older = summary["device"] if "device" in summary and not devices else None
+        devices.add(older or ("cuda" if cfg.get("workers", 0) > 0 else "cpu"))
     return {"gpu" if d.startswith("cuda") else "cpu" for d in devices}
 
 
@@ -205,9 +209,11 @@ def main() -> None:
     if args.previous:
         p = auto_of(json.loads(Path(args.previous).read_text())["summary"], args.previous_method)
         prow = "\n".join(f"| {label} | {a[k]:.{d}f} | {p[k]:.{d}f} |" for k, label, d in KEYS if k in a and k in p)
+        why = textwrap.fill("Same val photos, each at its own default working size and temperature; "
+                            + args.previous_why, width=100)
         previous = f"""
 ### Against what it replaces
-Same val photos, each at its own default working size and temperature; {args.previous_why}
+{why}
 
 | metric | this model | {args.previous_name} |
 |---|---|---|

@@ -15,7 +15,7 @@ import numpy as np
 
 from tinct.color.gamut import annealed_mean, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_gray_l
-from tinct.color.upsample import GuidedRows, guided_coefficients, resize_plane
+from tinct.color.upsample import UPSAMPLE_RADIUS, GuidedRows, guided_coefficients, resize_plane
 
 STRIDE = 4  # the network predicts one ab distribution per 4 x 4 working pixels
 ROWS = 256  # full-resolution rows per block: memory stays bounded for any photo size
@@ -25,11 +25,8 @@ ROWS = 256  # full-resolution rows per block: memory stays bounded for any photo
 # settings within the bar's PSNR and colourfulness limits. Lower T (``--temperature``) is bolder.
 DEFAULT_SIZE = 192  # short side of the working resolution
 DEFAULT_TEMPERATURE = 1.25
-# Guided-filter window radius on the logits' grid (docs/training.md, upsampling table): 3 x 3
-# windows keep more of the network's colour contrast than 5 x 5 (held-out photos: colourfulness
-# +0.5, rebalanced AuC +0.1); 5 x 5 follows a clean straight edge a little more tightly.
-UPSAMPLE_RADIUS = 1
-# Above 1 the annealed mean hedges more (towards the mean of all bins); past 2 it is close to gray.
+# Above 1 the annealed mean hedges more; as T grows it tends to the mean of all bins, a uniform
+# salmon tint (ab ~ (16, 6)), so the accepted range stops at 2 (still about as colourful as T = 1).
 MAX_TEMPERATURE = 2.0
 BACKENDS = ("auto", "torch", "onnx")
 # benchmarks/bench_onnx.py (RESULTS.md): onnxruntime ran the network faster than torch in 7 of 8
