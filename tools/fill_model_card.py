@@ -221,6 +221,7 @@ def main() -> None:
 """
     hint = json.loads((ROOT / "docs" / "hint_curve.json").read_text())
     by = hint["psnr_by_hints"]
+    window = 2 * UPSAMPLE_RADIUS + 1
     title = "tinct ColorNet" if len(configs) == 1 else "tinct ColorNet ensemble"
     text = f"""# Model card: {title} (`{weights.name}`)
 
@@ -232,9 +233,8 @@ bins** — the 10 × 10 cells of the ab plane that contain an sRGB colour (deriv
 gamut; Zhang et al.'s 313 also include cells outside sRGB). Colours are decoded with the annealed
 mean (T = {DEFAULT_TEMPERATURE} by default; both defaults chosen on held-out training photos, see
 below), clipped to the gamut, upsampled edge-aware with a guided filter on the full-resolution L
-({2 * UPSAMPLE_RADIUS + 1} × {2 * UPSAMPLE_RADIUS + 1} windows on the network's grid) and joined with the photo's
-own L. File: fp16 state dict, {weights.stat().st_size / 1e6:.1f} MB, sha256 prefix in the file name checked on
-every load.
+({window} × {window} windows on the network's grid) and joined with the photo's own L. File: fp16 state
+dict, {weights.stat().st_size / 1e6:.1f} MB, sha256 prefix in the file name checked on every load.
 
 ## Networks and training
 {networks}
