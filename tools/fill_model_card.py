@@ -187,15 +187,21 @@ def main() -> None:
     a, gray = auto_of(s, args.method), s["gray"]
     gt_cf = s["ground_truth"]["colorfulness"]
     table = "\n".join(f"| {label} | {a[k]:.{d}f} | {gray[k]:.{d}f} |" for k, label, d in KEYS if k in a)
+    iv = a.get("difference_to_gray_95", {})
+
+    def interval(key: str) -> str:  # the 95% bootstrap interval of the difference to gray, when measured
+        return f"; 95% interval over the photos {iv[key][0]:+.2f} to {iv[key][1]:+.2f}" if key in iv else ""
+
     checks = [
         ("colourfulness within 25% of the ground truth's", abs(a["colorfulness"] - gt_cf) / gt_cf <= 0.25,
          f"{a['colorfulness']:.1f} vs {gt_cf:.1f} ({100 * (a['colorfulness'] / gt_cf - 1):+.0f}%)"),
-        ("AuC above gray", a["auc"] > gray["auc"], f"{a['auc']:.2f} vs {gray['auc']:.2f}"),
+        ("AuC above gray", a["auc"] > gray["auc"],
+         f"{a['auc']:.2f} vs {gray['auc']:.2f} ({a['auc'] - gray['auc']:+.2f}{interval('auc')})"),
         ("class-rebalanced AuC ≥ gray + 8", a["auc_rebalanced"] >= gray["auc_rebalanced"] + 8,
          f"{a['auc_rebalanced']:.2f} vs {gray['auc_rebalanced']:.2f} "
-         f"({a['auc_rebalanced'] - gray['auc_rebalanced']:+.2f})"),
+         f"({a['auc_rebalanced'] - gray['auc_rebalanced']:+.2f}{interval('auc_rebalanced')})"),
         ("PSNR no more than 0.5 dB below gray", a["psnr"] >= gray["psnr"] - 0.5,
-         f"{a['psnr']:.2f} vs {gray['psnr']:.2f} ({a['psnr'] - gray['psnr']:+.2f} dB)"),
+         f"{a['psnr']:.2f} vs {gray['psnr']:.2f} ({a['psnr'] - gray['psnr']:+.2f} dB{interval('psnr')})"),
     ]
     check_rows = "\n".join(f"| {name} | {'met' if ok else '**not met**'} | {val} |" for name, ok, val in checks)
     temp = Path(args.temperature_table).read_text().strip() if args.temperature_table else "(not run)"

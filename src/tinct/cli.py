@@ -244,7 +244,7 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from tinct.evaluate import evaluate, write_report
+    from tinct.evaluate import difference_lines, evaluate, write_report
     from tinct.io import imread
 
     _check_look(args.temperature, args.saturation)
@@ -259,7 +259,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ev = evaluate(args.data, args.method or ["auto", "gray"], size=args.size, limit=args.limit,
                       reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
                       progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
-                      temperature=args.temperature, saturation=args.saturation, work_size=args.work_size)
+                      temperature=args.temperature, saturation=args.saturation, work_size=args.work_size,
+                      bootstrap=args.bootstrap)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
@@ -271,6 +272,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         s = ev.summary[m]
         print(f"{m:<16}" + "".join(f"{s.get(k, float('nan')):>13.4f}" for k in keys))
     print(f"{'ground truth':<16}" + f"{'':>13}" * 5 + f"{ev.summary['ground_truth']['colorfulness']:>13.4f}")
+    for line in difference_lines(ev):
+        print(line)
     if args.out:
         page = write_report(ev, Path(args.out))
         print(f"report: {page}")
@@ -442,6 +445,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier for auto methods (default 1)")
     v.add_argument("--work-size", type=int, default=DEFAULT_SIZE, help="the network's working resolution (short side)")
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
+    v.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                   help="resamples for the 95%% intervals of each method minus gray (0: none; default 1000)")
     v.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=_cmd_evaluate)

@@ -110,8 +110,13 @@ class Evaluation:
 def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 256, limit: int | None = None,
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
              semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
-             work_size: int = DEFAULT_SIZE) -> Evaluation:
-    """Score ``methods`` on the colour photos under ``data`` (see the module docstring)."""
+             work_size: int = DEFAULT_SIZE, bootstrap: int = 1000) -> Evaluation:
+    """Score ``methods`` on the colour photos under ``data`` (see the module docstring).
+
+    With ``"gray"`` among the methods and ``bootstrap`` > 0, every other method's summary gets
+    ``difference_to_gray_95``: 95% paired-bootstrap intervals (``bootstrap`` resamples of the
+    photos) of its PSNR, AuC and rebalanced AuC minus gray's.
+    """
     from tinct import metrics
 
     if not methods:
@@ -185,9 +190,37 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
         if semantic:
             s["semantic_agreement"] = float(np.mean(np.array(top_out[m]) == np.array(top_gt)))
         s["seconds_per_photo"] = timings[m] / len(photos)
+        if "gray" in methods and m != "gray" and bootstrap > 0:
+            s["difference_to_gray_95"] = _intervals_to_gray(ev.images, curves[m], curves["gray"], curves_rb[m],
+                                                            curves_rb["gray"], m, resamples=bootstrap)
         summary[m] = s
     ev.summary = summary
     return ev
+
+
+def _intervals_to_gray(images: list[dict], curves: list, gray_curves: list, curves_rb: list, gray_curves_rb: list,
+                       method: str, *, resamples: int) -> dict[str, list[float]]:
+    """95% paired-bootstrap intervals of ``method`` minus gray: mean PSNR and pooled AuCs. The
+    rebalancing weights stay those of the whole set (a resample changes which pixels count, not
+    how much each colour bin weighs)."""
+    from tinct.metrics import auc_from_curves, paired_bootstrap_interval
+
+    def stacked(cs: list) -> tuple[np.ndarray, np.ndarray]:
+        return np.stack([c for c, _ in cs]), np.array([t for _, t in cs])
+
+    def pooled_difference(a: list, b: list) -> Callable[[np.ndarray], float]:
+        (ca, ta), (cb, tb) = stacked(a), stacked(b)
+        return lambda i: (auc_from_curves([(ca[i].sum(axis=0), ta[i].sum())])
+                          - auc_from_curves([(cb[i].sum(axis=0), tb[i].sum())]))
+
+    n = len(images)
+    psnr = np.array([r["metrics"][method]["psnr"] - r["metrics"]["gray"]["psnr"] for r in images])
+    psnr = np.where(np.isfinite(psnr), psnr, np.nan)  # an exact photo has infinite PSNR: left out
+    out = {"psnr": paired_bootstrap_interval(lambda i: float(np.nanmean(psnr[i])), n, resamples=resamples),
+           "auc": paired_bootstrap_interval(pooled_difference(curves, gray_curves), n, resamples=resamples),
+           "auc_rebalanced": paired_bootstrap_interval(pooled_difference(curves_rb, gray_curves_rb), n,
+                                                       resamples=resamples)}
+    return {k: [round(lo, 4), round(hi, 4)] for k, (lo, hi) in out.items()}
 
 
 def _thumb(img: np.ndarray, side: int = 160) -> Image.Image:
@@ -220,6 +253,20 @@ def write_report(ev: Evaluation, out: Path) -> Path:
     page = out / "report.html"
     atomic_write(page, _html(ev).encode())
     return page
+
+
+def difference_lines(ev: Evaluation) -> list[str]:
+    """One line per method with ``difference_to_gray_95``: its differences to gray and their intervals."""
+    lines = []
+    for m in ev.methods:
+        s, gray = ev.summary[m], ev.summary.get("gray")
+        iv = s.get("difference_to_gray_95")
+        if not iv or gray is None:
+            continue
+        parts = [f"{label} {s[k] - gray[k]:+.2f} [{iv[k][0]:+.2f}, {iv[k][1]:+.2f}]"
+                 for k, label in (("psnr", "PSNR"), ("auc", "AuC"), ("auc_rebalanced", "rebalanced AuC"))]
+        lines.append(f"{m} minus gray, 95% bootstrap interval over the photos: {'; '.join(parts)}")
+    return lines
 
 
 def _fmt(v: float | None, digits: int = 3) -> str:
@@ -275,6 +322,7 @@ colorized, and scored against the original. How each metric is computed: docs/me
 Click a column header to sort.</p>
 <p><small>config: {cfg}</small></p>
 <table class=sortable id=summary><thead><tr><th>method</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>
+{''.join(f"<p>{html.escape(line)}</p>" for line in difference_lines(ev))}
 <h2>Per photo, worst first (by {html.escape(key)} CIEDE2000)</h2>
 <table id=photos><thead><tr><th>photo</th>{img_head}</tr></thead><tbody>{''.join(per)}</tbody></table>
 <script>

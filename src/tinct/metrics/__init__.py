@@ -14,6 +14,7 @@ from tinct.metrics.auc import (
     count_ab_bins,
     inverse_frequency_weights,
 )
+from tinct.metrics.bootstrap import paired_bootstrap_interval
 from tinct.metrics.ciede2000 import deltae_ciede2000, mean_ciede2000
 from tinct.metrics.colorfulness import colorfulness, delta_colorfulness
 from tinct.metrics.perceptual import feature_distance, feature_distances
@@ -34,6 +35,7 @@ __all__ = [
     "feature_distances",
     "inverse_frequency_weights",
     "mean_ciede2000",
+    "paired_bootstrap_interval",
     "psnr",
     "semantic_agreement",
     "ssim",
