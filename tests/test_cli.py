@@ -109,10 +109,12 @@ def test_evaluate_writes_a_report(tmp_path, photos):
     s = report["summary"]
     assert s["gray"]["colorfulness"] < 1.0 and s["mean-colour"]["auc"] > s["gray"]["auc"]
     # each method minus gray, with a 95% interval over resamples of the photos; gray has none
-    assert "difference_to_gray_95" not in s["gray"]
-    for k, (low, high) in s["mean-colour"]["difference_to_gray_95"].items():
-        assert low <= s["mean-colour"][k] - s["gray"][k] <= high, k
-    assert s["mean-colour"]["difference_to_gray_95"]["psnr"][0] > 0  # the mean colour beats gray on both photos
+    assert "difference_to_gray_95" not in s["gray"] and report["config"]["bootstrap"] == 1000
+    for k, d in s["mean-colour"]["difference_to_gray_95"].items():
+        assert d["difference"] == pytest.approx(s["mean-colour"][k] - s["gray"][k], abs=1e-9), k
+        assert d["interval"][0] <= d["difference"] <= d["interval"][1], k
+    assert s["mean-colour"]["difference_to_gray_95"]["psnr"]["interval"][0] > 0  # better than gray on both photos
+    assert main(["evaluate", str(data), "-m", "gray", "-m", "mean-colour", "--bootstrap", "-5", "--quiet"]) == 2
     assert "mean-colour minus gray, 95% bootstrap interval" in (out / "report.html").read_text()
     assert len(report["images"]) == 2 and (out / "report.html").read_text().count("<img") == 2 * 4
     assert len((out / "metrics.csv").read_text().splitlines()) == 1 + 2 * 2

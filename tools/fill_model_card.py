@@ -190,7 +190,8 @@ def main() -> None:
     iv = a.get("difference_to_gray_95", {})
 
     def interval(key: str) -> str:  # the 95% bootstrap interval of the difference to gray, when measured
-        return f"; 95% interval over the photos {iv[key][0]:+.2f} to {iv[key][1]:+.2f}" if key in iv else ""
+        low, high = iv[key]["interval"] if key in iv else (None, None)
+        return f"; 95% interval over the photos {low:+.2f} to {high:+.2f}" if key in iv else ""
 
     checks = [
         ("colourfulness within 25% of the ground truth's", abs(a["colorfulness"] - gt_cf) / gt_cf <= 0.25,

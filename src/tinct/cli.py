@@ -248,6 +248,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tinct.io import imread
 
     _check_look(args.temperature, args.saturation)
+    if args.bootstrap < 0:
+        raise CliError(f"--bootstrap must be >= 0 (0: no intervals), got {args.bootstrap}")
     missing = [d for d in args.data if not Path(d).exists()]
     if missing:
         raise CliError(f"{missing[0]}: no such file or folder")

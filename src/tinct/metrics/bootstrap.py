@@ -8,7 +8,7 @@ difference such as "rebalanced AuC 8 points above gray" should be read against.
 References
 ----------
 .. [1] B. Efron, R. J. Tibshirani, "An Introduction to the Bootstrap", Chapman & Hall, 1993,
-   chapters 13 (percentile intervals) and 15 (paired comparisons).
+   chapter 13 (percentile intervals).
 """
 
 from __future__ import annotations
