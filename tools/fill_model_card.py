@@ -147,7 +147,8 @@ def member_section(run_spec: str, net_cfg: dict, params: int) -> str:
 
 
 def main() -> None:
-    from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, UPSAMPLE_RADIUS
+    from tinct.color.upsample import UPSAMPLE_RADIUS
+    from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
     from tinct.models._weights import read_weights
 
     ap = argparse.ArgumentParser()
@@ -190,8 +191,10 @@ def main() -> None:
     iv = a.get("difference_to_gray_95", {})
 
     def interval(key: str) -> str:  # the 95% bootstrap interval of the difference to gray, when measured
-        low, high = iv[key]["interval"] if key in iv else (None, None)
-        return f"; 95% interval over the photos {low:+.2f} to {high:+.2f}" if key in iv else ""
+        if key not in iv:
+            return ""
+        low, high = iv[key]["interval"]
+        return f"; 95% interval over the photos {low:+.2f} to {high:+.2f}"
 
     checks = [
         ("colourfulness within 25% of the ground truth's", abs(a["colorfulness"] - gt_cf) / gt_cf <= 0.25,
