@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -37,6 +38,27 @@ def test_config_overrides_and_errors(tmp_path):
     for bad in (["nope=1"], ["lr=fast"], ["pretrained=1"], ["batch_size"]):
         with pytest.raises(ValueError):
             load_config(overrides=bad)
+
+
+@pytest.mark.parametrize(("bad", "message"), [
+    (["eval_every=0"], "eval_every must be a positive integer, got 0"),
+    (["batch_size=-2"], "batch_size must be a positive integer"),
+    (["dropout=1.0"], "dropout must be in [0.0, 0.99]"),
+    (["lr=0"], "lr must be > 0"),
+    (["holdout_fraction=1.0"], "holdout_fraction must be in (0, 1)"),
+    (["workers=-1"], "workers must be >= 0"),
+    (['group_weights={"pets": -0.5}'], "group_weights['pets'] must be >= 0"),
+])
+def test_config_out_of_range_is_refused_when_made(bad, message, tmp_path):
+    # these used to fail minutes into a run (modulo by zero at the first eval, an empty batch)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_config(overrides=bad)
+    toml = tmp_path / "c.toml"
+    toml.write_text("eval_every = 0\n")
+    with pytest.raises(ValueError, match="eval_every must be a positive integer"):
+        load_config(toml)
+    for preset in ("smoke", "cpu", "finetune"):  # every shipped preset is itself valid
+        load_config(preset=preset)
 
 
 def test_soft_ce_is_smallest_for_the_right_colour():

@@ -61,6 +61,24 @@ class TrainConfig:
     device: str = "auto"  # "auto" = the GPU when torch sees one (bf16 autocast there), else "cpu"
     init_from: str = ""  # fine-tune: start from these weights (a .pt/.safetensors/"default" = shipped)
 
+    def __post_init__(self) -> None:
+        # A zero eval_every or batch_size would only fail deep in the loop (modulo by zero,
+        # empty batch), minutes into a run: refuse it when the config is made.
+        problems = [f"{name} must be a positive integer, got {getattr(self, name)!r}"
+                    for name in _POSITIVE if getattr(self, name) < 1]
+        problems += [f"{name} must be >= 0, got {getattr(self, name)!r}"
+                     for name in _NON_NEGATIVE if getattr(self, name) < 0]
+        problems += [f"{name} must be in [{lo}, {hi}], got {getattr(self, name)!r}"
+                     for name, (lo, hi) in _RANGES.items() if not lo <= getattr(self, name) <= hi]
+        problems += [f"group_weights[{k!r}] must be >= 0, got {w!r}"
+                     for k, w in self.group_weights.items() if not isinstance(w, (int, float)) or w < 0]
+        problems += [f"{name} must be > 0, got {getattr(self, name)!r}"
+                     for name in ("lr", "soft_sigma", "scale_min") if getattr(self, name) <= 0]
+        if not 0 < self.holdout_fraction < 1:
+            problems.append(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction!r}")
+        if problems:
+            raise ValueError("training config: " + "; ".join(problems))
+
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in dataclasses.fields(cls)]
@@ -89,6 +107,14 @@ class TrainConfig:
                 raise ValueError(f"--set {pair!r}: {key} takes a {type(default).__name__}")
             values[key] = value
         return TrainConfig(**values)
+
+
+_POSITIVE = ("crop", "load_short", "min_side", "width", "width_fine", "soft_k", "batch_size", "max_steps",
+             "eval_every", "eval_batches", "checkpoint_every", "log_every", "patience")
+_NON_NEGATIVE = ("rotate_deg", "encoder_lr_mult", "weight_decay", "l1", "warmup_steps", "grad_clip",
+                 "max_minutes", "threads", "workers")
+_RANGES = {"dropout": (0.0, 0.99), "rebalance_lambda": (0.0, 1.0), "min_lr_ratio": (0.0, 1.0),
+           "scale_min": (0.0, 1.0)}
 
 
 # CPU presets: "smoke" is a seconds-long run, "cpu" the shipped recipe on ../shared/data/train,
