@@ -1,9 +1,9 @@
-"""differences_to_gray: pooled and paired, as a hand-written loop computes it; edge cases."""
+"""paired_differences: pooled and paired, as a hand-written loop computes it; edge cases."""
 
 import numpy as np
 import pytest
 
-from tinct.evaluate import differences_to_gray
+from tinct.evaluate import paired_differences
 from tinct.metrics import THRESHOLDS, auc_from_curves
 
 RNG = np.random.default_rng(11)
@@ -24,7 +24,7 @@ def test_matches_a_hand_written_pooled_paired_loop():
     method, gray = _curves(n, 8.0), _curves(n, 12.0)
     method_rb, gray_rb = _curves(n, 20.0), _curves(n, 30.0)
     psnr = RNG.normal(0.3, 1.0, n)
-    got = differences_to_gray(psnr, method, gray, method_rb, gray_rb, resamples=resamples)
+    got = paired_differences(psnr, method, gray, method_rb, gray_rb, resamples=resamples)
 
     def pooled(cs, i):
         return auc_from_curves([(sum(cs[k][0] for k in i), sum(cs[k][1] for k in i))])
@@ -44,13 +44,13 @@ def test_equal_methods_give_zero_width_and_exact_photos_leave_psnr():
     same = _curves(n, 10.0)
     psnr = np.full(n, 0.5)
     psnr[2] = np.inf  # one photo reproduced exactly: out of the PSNR difference, no NaN
-    got = differences_to_gray(psnr, same, same, same, same, resamples=200)
+    got = paired_differences(psnr, same, same, same, same, resamples=200)
     assert got["auc"]["interval"] == [0.0, 0.0] and got["auc_rebalanced"]["interval"] == [0.0, 0.0]
     assert got["psnr"] == {"difference": 0.5, "interval": [0.5, 0.5]}
-    all_exact = differences_to_gray(np.full(n, np.inf), same, same, same, same, resamples=50)
+    all_exact = paired_differences(np.full(n, np.inf), same, same, same, same, resamples=50)
     assert "psnr" not in all_exact and "auc" in all_exact
 
 
 def test_one_photo_gives_no_intervals():
     one = _curves(1, 10.0)
-    assert differences_to_gray(np.array([0.2]), one, one, one, one, resamples=100) is None
+    assert paired_differences(np.array([0.2]), one, one, one, one, resamples=100) is None

@@ -262,7 +262,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                       reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
                       progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
                       temperature=args.temperature, saturation=args.saturation, work_size=args.work_size,
-                      bootstrap=args.bootstrap)
+                      bootstrap=args.bootstrap, baseline=args.baseline)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
@@ -449,6 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
     v.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="resamples for the 95%% intervals of each method minus gray (0: none; default 1000)")
+    v.add_argument("--baseline", metavar="METHOD",
+                   help="also give each method minus METHOD (one of the -m methods) with 95%% intervals, "
+                        "e.g. -m auto -m auto:new.pt --baseline auto: your network against the shipped one")
     v.add_argument("--threads", type=int, default=0, help="torch threads (default: all cores)")
     v.add_argument("--quiet", action="store_true")
     v.set_defaults(func=_cmd_evaluate)

@@ -110,15 +110,19 @@ class Evaluation:
 def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 256, limit: int | None = None,
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
              semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
-             work_size: int = DEFAULT_SIZE, bootstrap: int = 1000) -> Evaluation:
+             work_size: int = DEFAULT_SIZE, bootstrap: int = 1000, baseline: str | None = None) -> Evaluation:
     """Score ``methods`` on the colour photos under ``data`` (see the module docstring).
 
     With ``"gray"`` among the methods, ``bootstrap`` > 0 and 2 photos or more, every other
-    method's summary gets ``difference_to_gray_95`` (:func:`differences_to_gray`, ``bootstrap``
+    method's summary gets ``difference_to_gray_95`` (:func:`paired_differences`, ``bootstrap``
     resamples of the photos): its PSNR, AuC and rebalanced AuC minus gray's, with intervals.
+    ``baseline`` (one of ``methods``, not gray) adds ``difference_to_baseline_95``, the same
+    against that method: e.g. a fine-tuned network against the shipped one, on the same photos.
     """
     if bootstrap < 0:
         raise ValueError(f"bootstrap must be >= 0 (0: no intervals), got {bootstrap}")
+    if baseline is not None and baseline not in methods:
+        raise ValueError(f"baseline {baseline!r} is not one of the methods {list(methods)}")
     from tinct import metrics
 
     if not methods:
@@ -136,7 +140,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     gt_cf = []
     ev = Evaluation(list(methods), config={"size": size, "photos": len(photos), "unreadable": errors,
                                             "temperature": temperature, "saturation": saturation,
-                                            "work_size": work_size, "bootstrap": bootstrap,
+                                            "work_size": work_size, "bootstrap": bootstrap, "baseline": baseline,
                                             "data": [str(d) for d in data]})
     top_gt, top_out = [], {m: [] for m in methods}
     bar = None
@@ -183,31 +187,39 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
         bar.close()
     gt_mean_cf = float(np.mean(gt_cf))
     summary = {"ground_truth": {"colorfulness": gt_mean_cf, "semantic_agreement": 1.0 if semantic else None}}
+    compared = {"difference_to_gray_95": "gray"}  # summary key -> the method subtracted
+    if baseline not in (None, "gray"):
+        compared["difference_to_baseline_95"] = baseline
     for m in methods:
         per = [r["metrics"][m] for r in ev.images]
-        s = {k: float(np.mean([p[k] for p in per if np.isfinite(p[k])] or [np.inf])) for k in METRIC_KEYS}
+        # a metric not computed (NaN everywhere: feature distance without --semantic) is left out;
+        # one infinite everywhere (PSNR of exact copies) stays infinite
+        s = {k: float(np.mean([p[k] for p in per if np.isfinite(p[k])] or [np.inf])) for k in METRIC_KEYS
+             if not all(np.isnan(p[k]) for p in per)}
         s["delta_colorfulness"] = abs(float(np.mean(outputs_cf[m])) - gt_mean_cf)
         s["auc"] = metrics.auc_from_curves(curves[m])
         s["auc_rebalanced"] = metrics.auc_from_curves(curves_rb[m])
         if semantic:
             s["semantic_agreement"] = float(np.mean(np.array(top_out[m]) == np.array(top_gt)))
         s["seconds_per_photo"] = timings[m] / len(photos)
-        if "gray" in methods and m != "gray" and bootstrap > 0:
-            psnr = np.array([r["metrics"][m]["psnr"] - r["metrics"]["gray"]["psnr"] for r in ev.images])
-            diffs = differences_to_gray(psnr, curves[m], curves["gray"], curves_rb[m], curves_rb["gray"],
-                                        resamples=bootstrap)
-            if diffs:
-                s["difference_to_gray_95"] = diffs
+        for key, base in compared.items():
+            if base in methods and m != base and bootstrap > 0:
+                psnr = np.array([r["metrics"][m]["psnr"] - r["metrics"][base]["psnr"] for r in ev.images])
+                diffs = paired_differences(psnr, curves[m], curves[base], curves_rb[m], curves_rb[base],
+                                           resamples=bootstrap)
+                if diffs:
+                    s[key] = diffs
         summary[m] = s
     ev.summary = summary
     return ev
 
 
-def differences_to_gray(psnr: np.ndarray, curves: list, gray_curves: list, curves_rb: list, gray_curves_rb: list,
-                        *, resamples: int) -> dict[str, dict] | None:
-    """A method minus gray, each difference with its 95% paired-bootstrap interval over the photos.
+def paired_differences(psnr: np.ndarray, curves: list, base_curves: list, curves_rb: list, base_curves_rb: list,
+                       *, resamples: int) -> dict[str, dict] | None:
+    """A method minus a baseline (gray, or another method), each difference with its 95%
+    paired-bootstrap interval over the photos.
 
-    ``psnr``: per-photo PSNR differences (method minus gray); photos with an infinite PSNR (an
+    ``psnr``: per-photo PSNR differences (method minus baseline); photos with an infinite PSNR (an
     exact result) are left out of the PSNR difference. ``curves``...: per-photo
     ``(curve, total)`` of :func:`tinct.metrics.ab_error_curve`, plain and rebalanced, in the
     same photo order; each resample pools the drawn photos' curves before integrating, as the
@@ -234,7 +246,7 @@ def differences_to_gray(psnr: np.ndarray, curves: list, gray_curves: list, curve
     if len(finite) >= 2:
         out["psnr"] = {"difference": float(finite.mean()), "interval": list(paired_bootstrap_interval(
             lambda i: float(finite[i].mean()), len(finite), resamples=resamples))}
-    for key, a, b in (("auc", curves, gray_curves), ("auc_rebalanced", curves_rb, gray_curves_rb)):
+    for key, a, b in (("auc", curves, base_curves), ("auc_rebalanced", curves_rb, base_curves_rb)):
         stat = pooled_difference(a, b)
         out[key] = {"difference": stat(np.arange(n)),
                     "interval": list(paired_bootstrap_interval(stat, n, resamples=resamples))}
@@ -274,15 +286,18 @@ def write_report(ev: Evaluation, out: Path) -> Path:
 
 
 def difference_lines(ev: Evaluation) -> list[str]:
-    """One line per method with ``difference_to_gray_95``: its differences to gray and their intervals."""
+    """One line per method and baseline it was compared with (gray, then ``--baseline``): its
+    differences and their intervals."""
     lines = []
-    for m in ev.methods:
-        iv = ev.summary[m].get("difference_to_gray_95")
-        if not iv:
-            continue
-        parts = [f"{label} {iv[k]['difference']:+.2f} [{iv[k]['interval'][0]:+.2f}, {iv[k]['interval'][1]:+.2f}]"
-                 for k, label in (("psnr", "PSNR"), ("auc", "AuC"), ("auc_rebalanced", "rebalanced AuC")) if k in iv]
-        lines.append(f"{m} minus gray, 95% bootstrap interval over the photos: {'; '.join(parts)}")
+    for key, base in (("difference_to_gray_95", "gray"), ("difference_to_baseline_95", ev.config.get("baseline"))):
+        for m in ev.methods:
+            iv = ev.summary[m].get(key)
+            if not iv:
+                continue
+            parts = [f"{label} {iv[k]['difference']:+.2f} [{iv[k]['interval'][0]:+.2f}, {iv[k]['interval'][1]:+.2f}]"
+                     for k, label in (("psnr", "PSNR"), ("auc", "AuC"), ("auc_rebalanced", "rebalanced AuC"))
+                     if k in iv]
+            lines.append(f"{m} minus {base}, 95% bootstrap interval over the photos: {'; '.join(parts)}")
     return lines
 
 
