@@ -125,23 +125,30 @@ def test_evaluate_compares_against_a_chosen_baseline(tmp_path, photos, capsys):
     data.mkdir()
     for n in ("astronaut", "coffee", "chelsea"):
         Image.fromarray(photos[n]).save(data / f"{n}.png")
-    out = tmp_path / "report"
-    assert main(["evaluate", str(data), "-m", "gray", "-m", "mean-colour", "--baseline", "mean-colour",
-                 "--out", str(out), "--size", "96", "--no-semantic", "--quiet"]) == 0
-    report = json.loads((out / "metrics.json").read_text())
-    s, config = report["summary"], report["config"]
-    assert config["baseline"] == "mean-colour" and "difference_to_baseline_95" not in s["mean-colour"]
+    runs = {}
+    for base in ("mean-colour", "auto"):
+        out = tmp_path / base
+        assert main(["evaluate", str(data), "-m", "gray", "-m", "mean-colour", "-m", "auto", "--baseline", base,
+                     "--out", str(out), "--size", "96", "--no-semantic", "--quiet"]) == 0
+        runs[base] = json.loads((out / "metrics.json").read_text())
+        assert runs[base]["config"]["baseline"] == base
+        assert "auto minus gray, 95% bootstrap interval" in (out / "report.html").read_text()
+    s = runs["mean-colour"]["summary"]
+    assert "difference_to_baseline_95" not in s["mean-colour"] and "difference_to_baseline_95" not in s["gray"]
     assert "feature_distance" not in s["gray"]  # not computed with --no-semantic (was printed as inf)
-    mine, theirs = s["gray"]["difference_to_baseline_95"], s["mean-colour"]["difference_to_gray_95"]
+    mine = s["auto"]["difference_to_baseline_95"]
+    theirs = runs["auto"]["summary"]["mean-colour"]["difference_to_baseline_95"]
     for k in ("psnr", "auc", "auc_rebalanced"):
-        assert mine[k]["difference"] == pytest.approx(s["gray"][k] - s["mean-colour"][k], abs=1e-9), k
-        # same seed, same resamples: gray minus mean-colour mirrors mean-colour minus gray exactly
+        assert mine[k]["difference"] == pytest.approx(s["auto"][k] - s["mean-colour"][k], abs=1e-9), k
+        # same seed, same resamples: auto minus mean-colour mirrors mean-colour minus auto exactly
         assert mine[k]["interval"] == pytest.approx([-theirs[k]["interval"][1], -theirs[k]["interval"][0]]), k
     printed = capsys.readouterr().out
-    assert "gray minus mean-colour, 95% bootstrap interval" in printed
-    assert "mean-colour minus gray, 95% bootstrap interval" in printed
+    assert "auto minus mean-colour, 95% bootstrap interval" in printed and "gray minus" not in printed
     assert main(["evaluate", str(data), "-m", "gray", "--baseline", "auto", "--quiet"]) == 2
     assert "baseline 'auto' is not one of the methods ['gray']" in capsys.readouterr().err
+    assert main(["evaluate", str(data), "-m", "gray", "-m", "mean-colour", "--baseline", "mean-colour",
+                 "--bootstrap", "0", "--quiet"]) == 2
+    assert "needs bootstrap > 0" in capsys.readouterr().err
 
 
 def test_evaluate_scores_the_network_at_the_saturation_asked(tmp_path, photos):

@@ -44,10 +44,15 @@ def test_config_overrides_and_errors(tmp_path):
     (["eval_every=0"], "eval_every must be a positive integer, got 0"),
     (["batch_size=-2"], "batch_size must be a positive integer"),
     (["dropout=1.0"], "dropout must be in [0.0, 0.99]"),
-    (["lr=0"], "lr must be > 0"),
-    (["holdout_fraction=1.0"], "holdout_fraction must be in (0, 1)"),
+    (["lr=0"], "lr must be in (0.0, 1.0], got 0.0"),
+    (["holdout_fraction=1.0"], "holdout_fraction must be in (0.0, 0.99]"),
     (["workers=-1"], "workers must be >= 0"),
-    (['group_weights={"pets": -0.5}'], "group_weights['pets'] must be >= 0"),
+    (["lr=Infinity"], "lr must be in (0.0, 1.0], got inf"),
+    (["max_minutes=NaN"], "max_minutes must be >= 0 and finite, got nan"),
+    (["crop=66"], "crop must be a multiple of 4"),
+    (["rotate_deg=80"], "rotate_deg must be in [0.0, 30.0]"),
+    (['group_weights={"pets": -0.5}'], "group_weights['pets'] must be a number >= 0"),
+    (["eval_every=\"5\""], "eval_every takes type int, got '5'"),
 ])
 def test_config_out_of_range_is_refused_when_made(bad, message, tmp_path):
     # these used to fail minutes into a run (modulo by zero at the first eval, an empty batch)
@@ -55,8 +60,13 @@ def test_config_out_of_range_is_refused_when_made(bad, message, tmp_path):
         load_config(overrides=bad)
     toml = tmp_path / "c.toml"
     toml.write_text("eval_every = 0\n")
-    with pytest.raises(ValueError, match="eval_every must be a positive integer"):
+    with pytest.raises(ValueError, match="c.toml: training config: eval_every must be a positive integer"):
         load_config(toml)
+    toml.write_text('eval_every = "5"\nlr = 1\n')  # a TOML file is checked like --set (was a TypeError)
+    with pytest.raises(ValueError, match="eval_every takes type int"):
+        load_config(toml)
+    toml.write_text("lr = 1\n")
+    assert load_config(toml).lr == 1.0 and isinstance(load_config(toml).lr, float)
     for preset in ("smoke", "cpu", "finetune"):  # every shipped preset is itself valid
         load_config(preset=preset)
 

@@ -123,6 +123,8 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
         raise ValueError(f"bootstrap must be >= 0 (0: no intervals), got {bootstrap}")
     if baseline is not None and baseline not in methods:
         raise ValueError(f"baseline {baseline!r} is not one of the methods {list(methods)}")
+    if baseline not in (None, "gray") and bootstrap == 0:
+        raise ValueError("a baseline is compared with intervals: it needs bootstrap > 0")
     from tinct import metrics
 
     if not methods:
@@ -202,8 +204,8 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
         if semantic:
             s["semantic_agreement"] = float(np.mean(np.array(top_out[m]) == np.array(top_gt)))
         s["seconds_per_photo"] = timings[m] / len(photos)
-        for key, base in compared.items():
-            if base in methods and m != base and bootstrap > 0:
+        for key, base in compared.items():  # gray against a baseline would only mirror baseline minus gray
+            if base in methods and m not in (base, "gray") and bootstrap > 0:
                 psnr = np.array([r["metrics"][m]["psnr"] - r["metrics"][base]["psnr"] for r in ev.images])
                 diffs = paired_differences(psnr, curves[m], curves[base], curves_rb[m], curves_rb[base],
                                            resamples=bootstrap)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,20 +63,33 @@ class TrainConfig:
     init_from: str = ""  # fine-tune: start from these weights (a .pt/.safetensors/"default" = shipped)
 
     def __post_init__(self) -> None:
-        # A zero eval_every or batch_size would only fail deep in the loop (modulo by zero,
-        # empty batch), minutes into a run: refuse it when the config is made.
-        problems = [f"{name} must be a positive integer, got {getattr(self, name)!r}"
-                    for name in _POSITIVE if getattr(self, name) < 1]
-        problems += [f"{name} must be >= 0, got {getattr(self, name)!r}"
-                     for name in _NON_NEGATIVE if getattr(self, name) < 0]
-        problems += [f"{name} must be in [{lo}, {hi}], got {getattr(self, name)!r}"
-                     for name, (lo, hi) in _RANGES.items() if not lo <= getattr(self, name) <= hi]
-        problems += [f"group_weights[{k!r}] must be >= 0, got {w!r}"
-                     for k, w in self.group_weights.items() if not isinstance(w, (int, float)) or w < 0]
-        problems += [f"{name} must be > 0, got {getattr(self, name)!r}"
-                     for name in ("lr", "soft_sigma", "scale_min") if getattr(self, name) <= 0]
-        if not 0 < self.holdout_fraction < 1:
-            problems.append(f"holdout_fraction must be in (0, 1), got {self.holdout_fraction!r}")
+        # A zero eval_every or a crop of 66 would only fail deep in the loop (modulo by zero, a
+        # reshape into 4 x 4 cells), minutes into a run: refuse them when the config is made.
+        problems = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            kind = type(f.default_factory() if f.default is dataclasses.MISSING else f.default)
+            if kind is float and type(value) is int:  # lr = 1 in a TOML file
+                setattr(self, f.name, float(value))
+            elif type(value) is not kind:
+                problems.append(f"{f.name} takes type {kind.__name__}, got {value!r}")
+        if problems:  # comparing a value of the wrong type would raise a TypeError below
+            raise ValueError("training config: " + "; ".join(problems))
+        # each check is written as `not ok` so that NaN fails it
+        for name in _POSITIVE:
+            if not getattr(self, name) >= 1:
+                problems.append(f"{name} must be a positive integer, got {getattr(self, name)!r}")
+        for name in _NON_NEGATIVE:
+            if not 0 <= getattr(self, name) < math.inf:
+                problems.append(f"{name} must be >= 0 and finite, got {getattr(self, name)!r}")
+        for name, (lo, hi) in _RANGES.items():
+            value, open_below = getattr(self, name), name in _OPEN_BELOW
+            if not (lo < value <= hi if open_below else lo <= value <= hi):
+                problems.append(f"{name} must be in {'(' if open_below else '['}{lo}, {hi}], got {value!r}")
+        problems += [f"group_weights[{k!r}] must be a number >= 0, got {w!r}" for k, w in self.group_weights.items()
+                     if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf]
+        if self.crop % 4:
+            problems.append(f"crop must be a multiple of 4 (the network predicts 4 x 4 cells), got {self.crop}")
         if problems:
             raise ValueError("training config: " + "; ".join(problems))
 
@@ -86,35 +100,41 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def with_values(self, values: dict[str, Any], *, source: str = "config") -> TrainConfig:
+        """A copy with ``values`` set (checked as the constructor checks them); ``source`` names
+        where they came from in the error message."""
+        unknown = sorted(set(values) - set(self.field_names()))
+        if unknown:
+            raise ValueError(f"{source}: unknown key(s) {unknown}; keys are {self.field_names()}")
+        try:
+            return dataclasses.replace(self, **values)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
+
     def with_overrides(self, pairs: list[str]) -> TrainConfig:
         """Apply ``key=value`` strings (values parsed as JSON, else kept as text)."""
-        values = self.to_dict()
+        cfg = self
         for pair in pairs:
             key, sep, raw = pair.partition("=")
-            key = key.strip()
-            if not sep or key not in values:
+            if not sep:
                 raise ValueError(f"--set {pair!r}: expected key=value with key in {self.field_names()}")
             try:
                 value = json.loads(raw)
             except json.JSONDecodeError:
                 value = raw
-            default = values[key]
-            if isinstance(default, bool) and not isinstance(value, bool):
-                raise ValueError(f"--set {pair!r}: {key} takes true or false")
-            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if type(value) is not type(default):
-                raise ValueError(f"--set {pair!r}: {key} takes a {type(default).__name__}")
-            values[key] = value
-        return TrainConfig(**values)
+            cfg = cfg.with_values({key.strip(): value}, source=f"--set {pair!r}")
+        return cfg
 
 
 _POSITIVE = ("crop", "load_short", "min_side", "width", "width_fine", "soft_k", "batch_size", "max_steps",
              "eval_every", "eval_batches", "checkpoint_every", "log_every", "patience")
-_NON_NEGATIVE = ("rotate_deg", "encoder_lr_mult", "weight_decay", "l1", "warmup_steps", "grad_clip",
-                 "max_minutes", "threads", "workers")
+_NON_NEGATIVE = ("encoder_lr_mult", "weight_decay", "l1", "warmup_steps", "grad_clip", "max_minutes",
+                 "threads", "workers")
+# rotations past ~30 degrees leave no valid crop inside a rotated photo
 _RANGES = {"dropout": (0.0, 0.99), "rebalance_lambda": (0.0, 1.0), "min_lr_ratio": (0.0, 1.0),
-           "scale_min": (0.0, 1.0)}
+           "scale_min": (0.0, 1.0), "holdout_fraction": (0.0, 0.99), "rotate_deg": (0.0, 30.0),
+           "lr": (0.0, 1.0), "soft_sigma": (0.0, 100.0)}
+_OPEN_BELOW = {"scale_min", "holdout_fraction", "lr", "soft_sigma"}
 
 
 # CPU presets: "smoke" is a seconds-long run, "cpu" the shipped recipe on ../shared/data/train,
@@ -143,8 +163,5 @@ def load_config(path: str | Path | None = None, *, preset: str | list[str] | tup
     if path:
         with open(path, "rb") as f:
             data = tomllib.load(f)
-        unknown = set(data) - set(cfg.field_names())
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
-        cfg = dataclasses.replace(cfg, **data)
+        cfg = cfg.with_values(data, source=str(path))
     return cfg.with_overrides(overrides or [])
