@@ -151,6 +151,17 @@ def test_evaluate_compares_against_a_chosen_baseline(tmp_path, photos, capsys):
     assert "needs bootstrap > 0" in capsys.readouterr().err
 
 
+def test_evaluate_names_a_bad_photo_list(tmp_path, capsys):
+    missing = tmp_path / "missing.txt"
+    missing.write_text("# nothing here exists\nghost.jpg\n")
+    assert main(["evaluate", str(missing), "-m", "gray", "--quiet"]) == 2
+    assert "(1 unreadable, the first: " in capsys.readouterr().err  # the reason, not just "no photos"
+    binary = tmp_path / "binary.txt"
+    binary.write_bytes(bytes(range(128, 256)))
+    assert main(["evaluate", str(binary), "-m", "gray", "--quiet"]) == 2
+    assert f"{binary}: not a readable list of photos" in capsys.readouterr().err
+
+
 def test_evaluate_scores_the_network_at_the_saturation_asked(tmp_path, photos):
     data = tmp_path / "data"
     data.mkdir()

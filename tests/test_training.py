@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -109,6 +110,19 @@ def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
     rows = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
     train_rows = [r for r in rows if r["kind"] == "train"]
     assert train_rows and all(r["device"] == summary["device"] for r in train_rows)  # each resume records its own
+    # holdout.txt lists the held-out photos (absolute paths); tinct evaluate scores a list file
+    from tinct.training.data import split_of
+
+    held = (straight / "holdout.txt").read_text().splitlines()
+    assert len(held) == summary["holdout_photos"] >= 1
+    assert all(Path(h).is_absolute() and split_of(Path(h), 0.25) == "holdout" for h in held)
+    mine = tmp_path / "mine.txt"  # relative lines resolve against the list's folder; comments skipped
+    mine.write_text("# two of the training folder's photos\n\n" + "".join(
+        f"{os.path.relpath(h, tmp_path)}\n" for h in held[:2]))
+    for listed, n in ((straight / "holdout.txt", len(held)), (mine, min(2, len(held)))):
+        assert main(["evaluate", str(listed), "-m", "gray", "-m", "mean-colour", "--size", "64", "--no-semantic",
+                     "--quiet", "--json", str(tmp_path / "ev.json")]) == 0
+        assert json.loads((tmp_path / "ev.json").read_text())["config"]["photos"] == n
     # the same run in two halves: stop at step 3, resume to 6 -> identical weights
     assert main([*common, "--out", str(split), "--set", "max_steps=3"]) == 0
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "max_steps=6", "--quiet"]) == 0

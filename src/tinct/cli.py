@@ -435,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=_cmd_transfer)
 
     v = sub.add_parser("evaluate", help="score colorization methods on colour photos made gray")
-    v.add_argument("data", nargs="+", metavar="DATA", help="colour photos or folders")
+    v.add_argument("data", nargs="+", metavar="DATA",
+                   help="colour photos, folders, or .txt lists of photos (e.g. a training run's holdout.txt)")
     v.add_argument("-m", "--method", action="append", help="auto, auto:WEIGHTS, gray, mean-colour, "
                    "transfer:METHOD (repeatable; default: auto and gray)")
     v.add_argument("--out", help="folder for report.html, metrics.json, metrics.csv and thumbnails")

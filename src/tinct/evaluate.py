@@ -74,11 +74,30 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
     raise ValueError(f"unknown method {name!r}: use auto, auto:WEIGHTS, gray, mean-colour or transfer:METHOD")
 
 
+def expand_lists(data: Sequence[str | Path]) -> list[Path]:
+    """``data`` with each ``.txt`` file replaced by the paths it lists, one per line (blank lines
+    and ``#`` comments skipped; relative paths are relative to the list's folder), such as the
+    ``holdout.txt`` a training run writes."""
+    out = []
+    for item in map(Path, data):
+        if item.suffix.lower() != ".txt":
+            out.append(item)
+            continue
+        try:
+            text = item.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{item}: not a readable list of photos (one path per line): {exc}") from exc
+        lines = (line.strip() for line in text.splitlines())
+        out += [item.parent / line for line in lines if line and not line.startswith("#")]
+    return out
+
+
 def load_photos(data: Sequence[str | Path], *, size: int, limit: int | None = None
                 ) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
-    """Colour photos under ``data``, short side resized to ``size``; (name, rgb) and errors."""
+    """Colour photos under ``data`` (files, folders, ``.txt`` lists of files), short side
+    resized to ``size``; (name, rgb) and errors."""
     photos, errors = [], []
-    for path in find_images(data):
+    for path in find_images(expand_lists(data)):
         if limit and len(photos) >= limit:
             break
         try:
@@ -133,7 +152,8 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
                           work_size=work_size) for m in methods}
     photos, errors = load_photos(data, size=size, limit=limit)
     if not photos:
-        raise ValueError(f"no colour photos found in {', '.join(map(str, data))}")
+        why = f" ({len(errors)} unreadable, the first: {errors[0]})" if errors else ""
+        raise ValueError(f"no colour photos found in {', '.join(map(str, data))}{why}")
     # Rebalanced AuC weights come from the colours of the whole ground-truth set.
     bin_w = metrics.inverse_frequency_weights(metrics.count_ab_bins([p for _, p in photos]))
     curves = {m: [] for m in methods}

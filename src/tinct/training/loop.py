@@ -5,7 +5,8 @@
 RUN/ receives ``config.json`` (resolved), ``metrics.jsonl`` (one line per log/eval),
 ``checkpoint.pt`` (latest: model, optimizer, step, RNG, config, prior; written atomically,
 the one before kept as ``checkpoint.pt.prev``),
-``best.pt`` (best holdout loss) and ``loss.png``.
+``best.pt`` (best holdout loss), ``loss.png`` and ``holdout.txt`` (the held-out photos, one
+path per line: ``tinct evaluate RUN/holdout.txt`` scores a network on them).
 
 Started by ``torchrun`` the same loop trains data-parallel: see :mod:`tinct.training.ddp`
 (each rank trains on its slice of the global batch; rank 0 evaluates and writes RUN/).
@@ -28,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from tinct.io import remove_stale_temps
+from tinct.io import atomic_write, remove_stale_temps
 from tinct.training import ddp
 from tinct.training.config import TrainConfig
 
@@ -50,8 +51,6 @@ def _atomic_save(obj: Any, path: Path, *, keep_previous: bool = False) -> None:
     of the old file, so ``path`` never goes missing and :func:`load_checkpoint` has a fallback
     if the newest one is ever unreadable."""
     import torch
-
-    from tinct.io import atomic_write
 
     if keep_previous and path.exists():  # a copy, not a hard link: damage to one must spare the other
         with open(path, "rb") as old:
@@ -155,6 +154,8 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     skipped = {k: photos.skipped[k] + holdout.skipped[k] for k in photos.skipped}
     log.info("data: %d train, %d holdout photos in %.0fs; skipped %s", len(photos), len(holdout),
              time.time() - t0, skipped)
+    if dist.main:  # the photos to score the run's network on: `tinct evaluate RUN/holdout.txt`
+        atomic_write(out / "holdout.txt", "".join(f"{Path(p).resolve()}\n" for p in holdout.paths).encode())
     prior = np.asarray(state["prior"]) if state else ab_prior_counts(photos, seed=cfg.seed)
     class_w = torch.from_numpy(rebalance_weights(prior, lam=cfg.rebalance_lambda)).to(dist.device)
     bins = torch.from_numpy(ab_bins())
