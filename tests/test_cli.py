@@ -151,6 +151,18 @@ def test_evaluate_compares_against_a_chosen_baseline(tmp_path, photos, capsys):
     assert "needs bootstrap > 0" in capsys.readouterr().err
 
 
+def test_colorize_reads_a_list_of_photos(tmp_path, photos):
+    (tmp_path / "in dir").mkdir()
+    Image.fromarray(photos["coffee"][:128, :160]).save(tmp_path / "in dir" / "café 1.png")
+    Image.fromarray(photos["chelsea"][:128, :160]).save(tmp_path / "cat.jpg")
+    listed = tmp_path / "lists" / "mine.TXT"
+    listed.parent.mkdir()
+    # Notepad style: byte-order mark, CRLF, a comment, a blank line; relative to the list's folder
+    listed.write_bytes("\ufeff# scans\r\n../in dir/café 1.png\r\n\r\n  ../cat.jpg  \r\n".encode("utf-8"))
+    assert main(["colorize", str(listed), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(["cat.jpg", "café 1.png"])
+
+
 def test_evaluate_names_a_bad_photo_list(tmp_path, capsys):
     missing = tmp_path / "missing.txt"
     missing.write_text("# nothing here exists\nghost.jpg\n")

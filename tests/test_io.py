@@ -690,6 +690,23 @@ def test_find_images_nested_with_symlink_loop(tmp_path):
     assert rel == ["0.tif", "a/1.jpg", "a/b/2.PNG", "given.jpg"]
 
 
+def test_find_images_reads_txt_lists(tmp_path):
+    (tmp_path / "scans.txt").mkdir()  # a folder named like a list is a folder
+    (tmp_path / "scans.txt" / "f.jpg").write_bytes(b"")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "s.png").write_bytes(b"")
+    (tmp_path / "inner.txt").write_text("x.jpg\n")
+    (tmp_path / "list.txt").write_text("# folders are searched, lists inside lists are not read\n"
+                                       "sub\n\n/abs/y.jpg\ninner.txt\nscans.txt\n")
+    found = [p.as_posix() for p in find_images([tmp_path / "list.txt", tmp_path / "scans.txt"])]
+    base = tmp_path.as_posix()
+    assert found == [f"{base}/sub/s.png", "/abs/y.jpg", f"{base}/inner.txt", f"{base}/scans.txt/f.jpg",
+                     f"{base}/scans.txt/f.jpg"]
+    (tmp_path / "latin1.txt").write_bytes("caf\xe9.jpg\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin1.txt: not a readable list of photos"):
+        list(find_images([tmp_path / "latin1.txt"]))
+
+
 def test_concurrent_reads_leave_the_warning_filters_as_they_were(tmp_path):
     """imread silences Pillow's warnings with catch_warnings, which is process-wide state: reads in
     several threads (tinct serve, batch workers) must not leave one thread's filters behind."""

@@ -218,14 +218,15 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
     source = Path(args.source)
     out = Path(args.output)
     suffix = f"_{args.method}"
-    if source.is_dir():
-        jobs = plan_jobs([str(source)], out, fmt=args.format, suffix=suffix)
-    else:
-        # one photo: OUT is the output file, or a folder (existing, or ending in /) to put it in
-        if out.is_dir() or args.output.endswith(("/", "\\")):
+    # one photo: OUT is the output file, or a folder (existing, or ending in /) to put it in;
+    # a folder or a .txt list of photos: OUT is a folder
+    try:
+        if source.is_dir() or source.suffix.lower() == ".txt" or out.is_dir() or args.output.endswith(("/", "\\")):
             jobs = plan_jobs([str(source)], out, fmt=args.format, suffix=suffix)
         else:
             jobs = [Job(source, out)]
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     if not jobs:
         raise CliError(f"no images found in {source}")
 
@@ -367,7 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("colorize", help="colorize grayscale photos (files or folders)")
-    c.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders (searched recursively)")
+    c.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="photos, folders (searched recursively) or .txt lists of them")
     c.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder")
     c.add_argument("--model", default="default", help="weight file (default: the shipped network)")
     c.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
@@ -420,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=_cmd_demo)
 
     r = sub.add_parser("transfer", help="recolour a photo (or a folder) in the palette of another photo")
-    r.add_argument("source", metavar="SOURCE", help="the photo to recolour, or a folder of them")
+    r.add_argument("source", metavar="SOURCE", help="the photo to recolour, a folder or a .txt list of them")
     r.add_argument("reference", metavar="REFERENCE", help="the colour donor: a photo or a saved palette .json")
     r.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="output file (one photo) or folder (a folder SOURCE: <stem>_<method><ext>)")
@@ -458,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_evaluate)
 
     x = sub.add_parser("explain", help="uncertainty maps, candidate colours and saliency for photos")
-    x.add_argument("inputs", nargs="+", metavar="INPUT", help="photos or folders")
+    x.add_argument("inputs", nargs="+", metavar="INPUT", help="photos, folders or .txt lists of them")
     x.add_argument("-o", "--output", required=True, metavar="DIR", help="one folder per photo goes here")
     x.add_argument("--k", type=int, default=5, help="candidate colours per region (default 5)")
     x.add_argument("--point", metavar="X,Y", help="also suggest colours for this pixel and explain its colour")

@@ -74,30 +74,12 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
     raise ValueError(f"unknown method {name!r}: use auto, auto:WEIGHTS, gray, mean-colour or transfer:METHOD")
 
 
-def expand_lists(data: Sequence[str | Path]) -> list[Path]:
-    """``data`` with each ``.txt`` file replaced by the paths it lists, one per line (blank lines
-    and ``#`` comments skipped; relative paths are relative to the list's folder), such as the
-    ``holdout.txt`` a training run writes."""
-    out = []
-    for item in map(Path, data):
-        if item.suffix.lower() != ".txt":
-            out.append(item)
-            continue
-        try:
-            text = item.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{item}: not a readable list of photos (one path per line): {exc}") from exc
-        lines = (line.strip() for line in text.splitlines())
-        out += [item.parent / line for line in lines if line and not line.startswith("#")]
-    return out
-
-
 def load_photos(data: Sequence[str | Path], *, size: int, limit: int | None = None
                 ) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
     """Colour photos under ``data`` (files, folders, ``.txt`` lists of files), short side
     resized to ``size``; (name, rgb) and errors."""
     photos, errors = [], []
-    for path in find_images(expand_lists(data)):
+    for path in find_images(data):
         if limit and len(photos) >= limit:
             break
         try:

@@ -142,22 +142,47 @@ class Metadata:
 
 
 def find_images(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """Yield image files: files as given, folders searched recursively in sorted order.
+    """Yield image files: files as given, folders searched recursively in sorted order, and
+    ``.txt`` files read as lists of photos or folders, one per line.
 
     Symlinked folders are not followed (a link loop would never end); hidden files and
-    folders are skipped.
+    folders are skipped. In a list, blank lines and ``#`` comments are skipped and relative
+    paths are relative to the list's folder (a training run's ``holdout.txt`` is such a list);
+    a list inside a list is yielded as a file (and then fails as not an image).
+
+    Raises
+    ------
+    ValueError
+        A ``.txt`` input that cannot be read as UTF-8 text.
     """
     for item in inputs:
         path = Path(item)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    p = Path(root, name)
-                    if not name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES:
-                        yield p
+        if path.suffix.lower() == ".txt" and path.is_file():
+            for listed in _read_list(path):
+                yield from _walk(listed)
         else:
-            yield path
+            yield from _walk(path)
+
+
+def _walk(path: Path) -> Iterator[Path]:
+    if not path.is_dir():
+        yield path
+        return
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            p = Path(root, name)
+            if not name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES:
+                yield p
+
+
+def _read_list(path: Path) -> list[Path]:
+    try:  # utf-8-sig: a list saved by Windows Notepad starts with a byte-order mark
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable list of photos (one path per line): {exc}") from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [path.parent / line for line in lines if line and not line.startswith("#")]
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:

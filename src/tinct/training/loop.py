@@ -155,7 +155,11 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     log.info("data: %d train, %d holdout photos in %.0fs; skipped %s", len(photos), len(holdout),
              time.time() - t0, skipped)
     if dist.main:  # the photos to score the run's network on: `tinct evaluate RUN/holdout.txt`
-        atomic_write(out / "holdout.txt", "".join(f"{Path(p).resolve()}\n" for p in holdout.paths).encode())
+        listed, held = "".join(f"{Path(p).resolve()}\n" for p in holdout.paths), out / "holdout.txt"
+        if held.is_file() and held.read_text() != listed:
+            log.warning("%s: this session holds out other photos than the last (other data?); the list now "
+                        "names this session's, best.pt may have been chosen on the old ones", held)
+        atomic_write(held, listed.encode())
     prior = np.asarray(state["prior"]) if state else ab_prior_counts(photos, seed=cfg.seed)
     class_w = torch.from_numpy(rebalance_weights(prior, lam=cfg.rebalance_lambda)).to(dist.device)
     bins = torch.from_numpy(ab_bins())
