@@ -163,6 +163,20 @@ def test_colorize_reads_a_list_of_photos(tmp_path, photos):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(["cat.jpg", "café 1.png"])
 
 
+def test_levels_flag_reaches_the_network(tmp_path, photos):
+    faded = (np.clip(0.2 + 0.6 * photos["astronaut"][:160, :192] / 255.0, 0, 1) * 255).astype(np.uint8)
+    Image.fromarray(faded).save(tmp_path / "faded.png")
+    outs = {}
+    for flags in ([], ["--levels"]):
+        out = tmp_path / f"out{len(flags)}"
+        assert main(["colorize", str(tmp_path / "faded.png"), "-o", str(out), "--quiet", *flags]) == 0
+        outs[len(flags)] = np.asarray(Image.open(out / "faded.png")).astype(int)
+    assert np.abs(outs[1] - outs[0]).mean() > 1  # --levels changes the colours
+    assert main(["evaluate", str(tmp_path / "faded.png"), "-m", "auto", "--levels", "--size", "96",
+                 "--no-semantic", "--quiet", "--json", str(tmp_path / "e.json")]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["config"]["levels"] is True
+
+
 def test_evaluate_names_a_bad_photo_list(tmp_path, capsys):
     missing = tmp_path / "missing.txt"
     missing.write_text("# nothing here exists\nghost.jpg\n")

@@ -11,7 +11,7 @@ import tinct  # noqa: E402
 from tinct.color.gamut import ab_bins, annealed_mean  # noqa: E402
 from tinct.color.lab import rgb_to_lab  # noqa: E402
 from tinct.color.upsample import guided_upsample, resize_plane  # noqa: E402
-from tinct.colorizer import working_shape  # noqa: E402
+from tinct.colorizer import predict_logits, stretch_levels, working_shape  # noqa: E402
 from tinct.demo import _gray  # noqa: E402
 
 
@@ -89,6 +89,31 @@ def test_working_shape_is_stride_exact():
     assert working_shape(100, 150, 192) == (96, 160)
     assert working_shape(10, 10000, 256) == (32, 512)
     assert working_shape(10000, 1, 192) == (512, 32)
+
+
+def test_stretch_levels_maps_the_percentiles_to_the_training_levels():
+    light = np.linspace(20, 60, 10_000, dtype=np.float32).reshape(100, 100)
+    out = stretch_levels(light)
+    assert out.dtype == np.float32
+    lo, hi = np.percentile(out, [0.5, 99.5])
+    assert lo == pytest.approx(3, abs=1e-3) and hi == pytest.approx(95, abs=1e-3)
+    assert np.all(np.diff(out.ravel()) >= 0) and out.min() >= 0 and out.max() <= 100  # order kept, clipped
+    flat = np.full((8, 8), 42.0, np.float32)
+    assert stretch_levels(flat) is flat  # nothing to stretch: left alone
+
+
+def test_levels_give_a_faded_scan_the_colours_of_the_original(photos):
+    # with levels the network sees stretch_levels(L), so any fade a + b L gives the same logits
+    light = rgb_to_lab(photos["astronaut"])[..., 0].astype(np.float32)
+    original = predict_logits(light, levels=True)
+    for faded in (15 + 0.7 * light, 40 + 0.4 * light):
+        faded = faded.astype(np.float32)
+        assert np.abs(predict_logits(faded, levels=True) - original).max() < 1e-3
+        assert np.abs(predict_logits(faded) - original).max() > 0.5  # without: the fade changes them
+    # the result keeps the photo's own (faded) lightness either way
+    gray = (np.clip(0.15 + 0.7 * photos["camera"] / 255.0, 0, 1) * 255).astype(np.uint8)
+    out = tinct.colorize(gray, levels=True)
+    assert np.abs(_lab(out)[..., 0] - rgb_to_lab(np.stack([gray] * 3, -1))[..., 0]).mean() <= 1
 
 
 def test_annealed_mean_decodes_a_one_hot_bin_to_its_centre():

@@ -188,11 +188,23 @@ def test_colorize_jpeg_preview_and_direct_photo(client, ids, files):
     assert direct.status_code == 200 and direct.headers["x-tinct-id"] == r.headers["x-tinct-id"]
 
 
+def test_levels_for_a_faded_photo_is_its_own_result(served, ids):
+    app, client = served
+    plain = client.post("/api/colorize", data={"id": ids["camera"], "response": "json"}).json()
+    faded = client.post("/api/colorize", data={"id": ids["camera"], "levels": "true", "response": "json"}).json()
+    assert faded["id"] != plain["id"]  # a separate result and a separate network run
+    assert app.state.tinct.sessions[(ids["camera"], None, True)].session.levels is True
+    a = decode(client.get(plain["png"]).content).astype(int)
+    b = decode(client.get(faded["png"]).content).astype(int)
+    assert np.abs(a - b).mean() > 0.5  # the network saw other tones
+    assert client.post("/api/colorize", data={"id": ids["camera"], "levels": "maybe"}).status_code == 422
+
+
 def test_a_hint_changes_the_colour_there_without_rerunning_the_network(served, ids):
     app, client = served
     x, y = SKY
     auto = decode(client.post("/api/colorize", data={"id": ids["camera"]}).content)
-    entry = app.state.tinct.sessions[(ids["camera"], None)]
+    entry = app.state.tinct.sessions[(ids["camera"], None, False)]
     session = entry.session
     hints = json.dumps([{"x": x, "y": y, "color": "#10d040", "radius": 3}])
     start = time.perf_counter()
@@ -203,7 +215,7 @@ def test_a_hint_changes_the_colour_there_without_rerunning_the_network(served, i
     before, after = auto[y, x].astype(int), guided[y, x].astype(int)
     assert after[1] > after[0] + 15 and after[1] > after[2] + 15, (before, after)  # green now
     assert np.abs(after - before).max() > 30
-    assert app.state.tinct.sessions[(ids["camera"], None)].session is session  # same network output
+    assert app.state.tinct.sessions[(ids["camera"], None, False)].session is session  # same network output
     assert seconds < 30
     # the same hints again come from the cache
     again = client.post("/api/colorize", data={"id": ids["camera"], "hints": hints})

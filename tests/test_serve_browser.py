@@ -305,6 +305,17 @@ def test_colorize_guide_reference_and_download(server, browser, photos):
     wait_render(page, n)
     assert float(page.input_value("#temperature")) == pytest.approx(DEFAULT_TEMPERATURE)
 
+    # 10. "Faded photo" re-renders with levels=true (the network sees stretched tones); Reset clears it
+    n = renders(page)
+    with page.expect_request(lambda r: r.url.endswith("/api/colorize") and r.method == "POST") as request:
+        page.check("#levels")
+    assert 'name="levels"\r\n\r\ntrue' in request.value.post_data
+    wait_render(page, n)
+    n = renders(page)
+    page.click("#reset-look")
+    wait_render(page, n)
+    assert not page.is_checked("#levels")
+
     assert not problems, problems
     assert [s for s, _ in failed] == [415], failed  # only the text file of step 7
     assert not outside, f"the page fetched from elsewhere: {outside}"

@@ -298,7 +298,9 @@ gray input | tinct | original.
   (seen side by side on val photos); lowering `--temperature` makes colours bolder, not truer.
 - Trained on ~8k photos (a few CPU-hours at 128² crops, or minutes of one GPU at 192²): far less
   than the 1.3M photos of the published models; faces and skin are often too pale or too gray.
-- Old photos with scratches, heavy grain or sepia toning are out of the training distribution.
+- Old photos with scratches or heavy grain are out of the training distribution (both stay in the
+  output's lightness); sepia toning is dropped with the colour. A faded, low-contrast scan colorizes
+  better with `--levels` (docs/training.md, "Faded scans").
 
 ## Licence and data terms
 The network code is Apache-2.0 and the encoder initialisation Apache-2.0, but the weights were

@@ -11,7 +11,7 @@ from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, colorize_auto
 
 def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.ndarray | None = None,
              model: str = "default", temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
-             size: int = DEFAULT_SIZE) -> np.ndarray:
+             size: int = DEFAULT_SIZE, levels: bool = False) -> np.ndarray:
     """Colorize a grayscale photo.
 
     Parameters
@@ -31,6 +31,9 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
         Multiplier on the predicted chroma (1 = as predicted).
     size : int
         Short side of the network's working resolution.
+    levels : bool
+        For a faded or low-contrast scan: stretch the lightness the network sees to the
+        tonal range of its training photos (the result keeps the photo's own lightness).
 
     Returns
     -------
@@ -53,5 +56,6 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
         from tinct.guide import colorize_guided
 
         return colorize_guided(image, hints=hints or [], reference=reference, model=model,
-                               temperature=temperature, saturation=saturation, size=size)
-    return colorize_auto(image, model=model, temperature=temperature, saturation=saturation, size=size)
+                               temperature=temperature, saturation=saturation, size=size, levels=levels)
+    return colorize_auto(image, model=model, temperature=temperature, saturation=saturation, size=size,
+                         levels=levels)

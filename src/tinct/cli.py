@@ -121,7 +121,8 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     from tinct.batch import default_workers, plan_jobs, run_jobs
     from tinct.io import imread, imwrite
 
-    options = dict(model=args.model, temperature=args.temperature, saturation=args.saturation, size=args.size)
+    options = dict(model=args.model, temperature=args.temperature, saturation=args.saturation, size=args.size,
+                   levels=args.levels)
     _check_look(args.temperature, args.saturation)
     hints = _parse_hints(args)
     reference = imread(args.reference, **_read_kwargs(args)) if args.reference else None
@@ -263,7 +264,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                       reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
                       progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
                       temperature=args.temperature, saturation=args.saturation, work_size=args.work_size,
-                      bootstrap=args.bootstrap, baseline=args.baseline)
+                      bootstrap=args.bootstrap, baseline=args.baseline, levels=args.levels)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
@@ -376,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"annealed-mean temperature in (0, {MAX_TEMPERATURE:g}]: lower = more vivid "
                         f"(default {DEFAULT_TEMPERATURE})")
     c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier (default 1)")
+    c.add_argument("--levels", action="store_true",
+                   help="for faded or low-contrast scans: stretch the lightness the network sees to the tonal "
+                        "range of its training photos (the result keeps the photo's own lightness)")
     c.add_argument("--size", type=int, default=DEFAULT_SIZE,
                    help=f"network working resolution, short side (default {DEFAULT_SIZE})")
     c.add_argument("--hint", action="append", default=[], metavar="X,Y,#RRGGBB[,RADIUS]",
@@ -450,6 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier for auto methods (default 1)")
     v.add_argument("--work-size", type=int, default=DEFAULT_SIZE, help="the network's working resolution (short side)")
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
+    v.add_argument("--levels", action="store_true", help="auto methods stretch the network's input (colorize --levels)")
     v.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                    help="resamples for the 95%% intervals of each method minus gray (0: none; default 1000)")
     v.add_argument("--baseline", metavar="METHOD",

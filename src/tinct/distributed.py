@@ -30,7 +30,7 @@ from tinct.batch import Job, Report, run_one, triage
 log = logging.getLogger(__name__)
 
 # options accepted by run_distributed: tinct.colorize keywords, then reading/writing settings
-COLORIZE_OPTIONS = ("model", "temperature", "saturation", "size", "reference")
+COLORIZE_OPTIONS = ("model", "temperature", "saturation", "size", "reference", "levels")
 FILE_OPTIONS = ("quality", "max_pixels")
 
 

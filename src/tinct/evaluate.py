@@ -50,7 +50,7 @@ def _mean_colour(gray: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 
 def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = DEFAULT_TEMPERATURE,
-                saturation: float = 1.0, work_size: int = DEFAULT_SIZE) -> Method:
+                saturation: float = 1.0, work_size: int = DEFAULT_SIZE, levels: bool = False) -> Method:
     """A method by name: auto[:WEIGHTS], gray, mean-colour, transfer:METHOD."""
     if name == "gray":
         return lambda gray, _orig: gray
@@ -61,7 +61,7 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
 
         model = name.partition(":")[2] or "default"
         return lambda gray, _orig: colorize_auto(gray, model=model, temperature=temperature,
-                                                     saturation=saturation, size=work_size)
+                                                     saturation=saturation, size=work_size, levels=levels)
     if name.startswith("transfer:"):
         from tinct.match import METHODS, transfer
 
@@ -111,7 +111,8 @@ class Evaluation:
 def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 256, limit: int | None = None,
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
              semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
-             work_size: int = DEFAULT_SIZE, bootstrap: int = 1000, baseline: str | None = None) -> Evaluation:
+             work_size: int = DEFAULT_SIZE, bootstrap: int = 1000, baseline: str | None = None,
+             levels: bool = False) -> Evaluation:
     """Score ``methods`` on the colour photos under ``data`` (see the module docstring).
 
     With ``"gray"`` among the methods, ``bootstrap`` > 0 and 2 photos or more, every other
@@ -131,7 +132,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     if not methods:
         raise ValueError("give at least one method")
     fns = {m: make_method(m, reference=reference, temperature=temperature, saturation=saturation,
-                          work_size=work_size) for m in methods}
+                          work_size=work_size, levels=levels) for m in methods}
     photos, errors = load_photos(data, size=size, limit=limit)
     if not photos:
         why = f" ({len(errors)} unreadable, the first: {errors[0]})" if errors else ""
@@ -145,6 +146,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     ev = Evaluation(list(methods), config={"size": size, "photos": len(photos), "unreadable": errors,
                                             "temperature": temperature, "saturation": saturation,
                                             "work_size": work_size, "bootstrap": bootstrap, "baseline": baseline,
+                                            "levels": levels,
                                             "data": [str(d) for d in data]})
     top_gt, top_out = [], {m: [] for m in methods}
     bar = None

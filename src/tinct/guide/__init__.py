@@ -66,6 +66,7 @@ class GuidedSession:
     model: str = "default"
     size: int = DEFAULT_SIZE
     reference: np.ndarray | None = None
+    levels: bool = False  # stretch a faded scan's L for the network (tinct.colorizer.stretch_levels)
     prep: Prepared = field(init=False, repr=False)
     logits: np.ndarray | None = field(init=False, default=None, repr=False)
     _solver: PropagationSolver | None = field(init=False, default=None, repr=False)
@@ -75,7 +76,7 @@ class GuidedSession:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         self.prep = prepare(self.image)
         if self.engine == "auto":
-            self.logits = predict_logits(self.prep.light, model=self.model, size=self.size)
+            self.logits = predict_logits(self.prep.light, model=self.model, size=self.size, levels=self.levels)
             if self.reference is not None:
                 from tinct.guide.reference import reweight_by_reference
 
@@ -132,7 +133,7 @@ class GuidedSession:
 
 def colorize_guided(image: np.ndarray, *, hints: Sequence[Hint] = (), reference: np.ndarray | None = None,
                     engine: str = "auto", model: str = "default", temperature: float = DEFAULT_TEMPERATURE,
-                    saturation: float = 1.0, size: int = DEFAULT_SIZE) -> np.ndarray:
+                    saturation: float = 1.0, size: int = DEFAULT_SIZE, levels: bool = False) -> np.ndarray:
     """Colorize with hints and/or a reference photo (see :func:`tinct.colorize`)."""
-    session = GuidedSession(image, engine=engine, model=model, size=size, reference=reference)
+    session = GuidedSession(image, engine=engine, model=model, size=size, reference=reference, levels=levels)
     return session.render(hints, temperature=temperature, saturation=saturation)

@@ -22,8 +22,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from tinct.color.upsample import resize_plane
-from tinct.colorizer import DEFAULT_SIZE, STRIDE, working_shape
+from tinct.colorizer import DEFAULT_SIZE, STRIDE, working_light
 from tinct.interpret.suggest import Suggestion, top_colours
 
 __all__ = ["Region", "segment", "describe_regions", "DEFAULT_REGIONS"]
@@ -70,12 +69,6 @@ class Region:
         return {"id": self.id, "centroid": [round(v, 1) for v in self.centroid], "bbox": list(self.bbox),
                 "area_fraction": round(self.area_fraction, 5), "mean_l": round(self.mean_l, 2),
                 "entropy_bits": round(self.entropy, 4), "candidates": [c.to_dict() for c in self.candidates]}
-
-
-def working_light(light: np.ndarray, size: int = DEFAULT_SIZE) -> np.ndarray:
-    """The photo's L resized to the network's working resolution, as the network sees it."""
-    hw, ww = working_shape(*light.shape, size)
-    return resize_plane(light, (hw, ww), resample="box" if hw < light.shape[0] else "bilinear")
 
 
 def segment_working(light: np.ndarray, *, n_regions: int = DEFAULT_REGIONS, size: int = DEFAULT_SIZE) -> np.ndarray:

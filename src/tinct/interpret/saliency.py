@@ -96,7 +96,7 @@ def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default"
     if temperature <= 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
     net = load_model(model)
-    from tinct.interpret.regions import working_light
+    from tinct.colorizer import working_light
 
     work = working_light(light, size)  # the image predict_logits feeds the network
     hw, ww = work.shape

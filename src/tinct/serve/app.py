@@ -163,6 +163,7 @@ class Spec:
     hints: tuple = ()  # ((x, y, (r, g, b), radius), ...)
     temperature: float = DEFAULT_TEMPERATURE
     saturation: float = 1.0
+    levels: bool = False  # the network sees a faded photo's L stretched (tinct.colorizer.stretch_levels)
     preserve_luminance: bool = False
     regrain: bool = False
 
@@ -221,7 +222,7 @@ class _State:
         self.lock = threading.RLock()
         self.uploads: OrderedDict[str, Upload] = OrderedDict()
         self.images = _LRU(4)  # upload id -> decoded array
-        self.sessions = _LRU(3)  # (photo id, reference id | None) -> _SessionEntry
+        self.sessions = _LRU(3)  # (photo id, reference id | None, levels) -> _SessionEntry
         self.specs = _LRU(512)  # result id -> Spec
         self.arrays = _LRU(4)  # result id -> full-resolution array
         self.files = _LRU(64, on_evict=self._drop_files)  # result id -> {suffix: path}
@@ -315,9 +316,10 @@ class _State:
 
     # -- results -----------------------------------------------------------------------
 
-    def session_entry(self, photo: str, reference: str | None) -> _SessionEntry:
-        """The slot of a photo's (+ reference prior's) GuidedSession; its lock guards building and rendering."""
-        key = (photo, reference)
+    def session_entry(self, photo: str, reference: str | None, levels: bool = False) -> _SessionEntry:
+        """The slot of a photo's (+ reference prior's, + levels) GuidedSession; its lock guards building
+        and rendering."""
+        key = (photo, reference, levels)
         with self.lock:
             entry = self.sessions.get_touch(key)
             if entry is None:
@@ -352,12 +354,13 @@ class _State:
         from tinct.guide import GuidedSession, Hint
 
         prior = spec.reference if spec.mode == "palette" else None
-        entry = self.session_entry(spec.photo, prior)
+        entry = self.session_entry(spec.photo, prior, spec.levels)
         hints = [Hint(x, y, rgb, r) for x, y, rgb, r in spec.hints]
         with entry.lock:
             if entry.session is None:
                 ref = self.image(prior) if prior else None
-                entry.session = GuidedSession(self.image(spec.photo), model=self.model, size=self.size, reference=ref)
+                entry.session = GuidedSession(self.image(spec.photo), model=self.model, size=self.size, reference=ref,
+                                              levels=spec.levels)
             out = entry.session.render(hints, temperature=spec.temperature, saturation=spec.saturation)
         if spec.reference is not None and spec.mode == "transfer":
             from tinct.match import transfer
@@ -737,6 +740,8 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         temperature: Annotated[float, Form(gt=0, le=MAX_TEMPERATURE,
                                            description="lower: more vivid")] = DEFAULT_TEMPERATURE,
         saturation: Annotated[float, Form(ge=0, le=3)] = 1.0,
+        levels: Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched to a "
+                                                 "normal range (the result keeps the photo's own)")] = False,
         reference_id: Annotated[str | None, Form(description="id of an uploaded reference photo")] = None,
         reference: Annotated[UploadFile | None, File(description="or the reference photo itself")] = None,
         reference_mode: Annotated[Literal["palette", "transfer"], Form(
@@ -755,7 +760,8 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         spec = Spec("colorize", src.id, ref.id if ref else None, mode=reference_mode if ref else "",
                     method=_check_method(method) if ref and reference_mode == "transfer" else "",
                     strength=float(strength) if ref and reference_mode == "transfer" else 1.0,
-                    hints=_parse_hints(hints, src), temperature=float(temperature), saturation=float(saturation))
+                    hints=_parse_hints(hints, src), temperature=float(temperature), saturation=float(saturation),
+                    levels=bool(levels))
         return await respond(spec, fmt=format, preview=preview, response=response, name=src.name, like=src.path,
                              extra={"photo": src.id, "reference": ref.id if ref else None})
 

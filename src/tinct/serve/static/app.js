@@ -16,7 +16,7 @@
     removeSelected: $("remove-selected"), closePoint: $("close-point"),
     hintList: $("hint-list"), hintCount: $("hint-count"), noHints: $("no-hints"), clearHints: $("clear-hints"),
     temperature: $("temperature"), temperatureOut: $("temperature-out"),
-    saturation: $("saturation"), saturationOut: $("saturation-out"), resetLook: $("reset-look"),
+    saturation: $("saturation"), saturationOut: $("saturation-out"), resetLook: $("reset-look"), levels: $("levels"),
     pickRef: $("pick-ref"), refInput: $("ref-input"), refBox: $("ref-box"), refThumb: $("ref-thumb"),
     refName: $("ref-name"), refEmpty: $("ref-empty"), removeRef: $("remove-ref"), refOptions: $("ref-options"),
     transferFields: $("transfer-fields"), method: $("method"), strength: $("strength"), strengthOut: $("strength-out"),
@@ -218,6 +218,7 @@
     form.append("hints", JSON.stringify(state.hints));
     form.append("temperature", el.temperature.value);
     form.append("saturation", el.saturation.value);
+    form.append("levels", el.levels.checked ? "true" : "false");
     if (state.ref) {
       form.append("reference_id", state.ref.id);
       form.append("reference_mode", refMode());
@@ -314,9 +315,11 @@
   for (const input of [el.temperature, el.saturation, el.strength]) {
     input.addEventListener("input", () => { updateLookOutputs(); renderSoon(); });
   }
+  el.levels.addEventListener("change", () => requestRender());
   el.resetLook.addEventListener("click", () => {
     el.temperature.value = lookDefaults.temperature;
     el.saturation.value = lookDefaults.saturation;
+    el.levels.checked = false;
     updateLookOutputs();
     requestRender();
   });
