@@ -100,6 +100,9 @@ def test_stretch_levels_maps_the_percentiles_to_the_training_levels():
     assert np.all(np.diff(out.ravel()) >= 0) and out.min() >= 0 and out.max() <= 100  # order kept, clipped
     flat = np.full((8, 8), 42.0, np.float32)
     assert stretch_levels(flat) is flat  # nothing to stretch: left alone
+    fog = 50 + np.random.default_rng(0).normal(0, 1, (64, 64)).astype(np.float32)  # noise, no picture
+    assert np.std(stretch_levels(fog)) == pytest.approx(3 * np.std(fog), rel=1e-4)  # gain capped at 3
+    assert np.mean(stretch_levels(fog)) == pytest.approx(49 + 3 * (np.mean(fog) - 50), abs=0.2)
 
 
 def test_levels_give_a_faded_scan_the_colours_of_the_original(photos):

@@ -36,6 +36,9 @@ MAX_TEMPERATURE = 2.0
 # (docs/training.md, "Faded scans").
 LEVELS = (3.0, 95.0)
 LEVELS_PERCENTILE = 0.5
+# A near-flat photo (a gray card, fog) would otherwise have its noise amplified up to ~90x into
+# strong texture; 3x covers a print faded to a third of its range.
+MAX_LEVELS_GAIN = 3.0
 BACKENDS = ("auto", "torch", "onnx")
 # benchmarks/bench_onnx.py (RESULTS.md): onnxruntime ran the network faster than torch in 7 of 8
 # thread/size/OpenMP settings (4% slower in the eighth), so "auto" uses it whenever tinct[onnx] is installed.
@@ -175,16 +178,19 @@ def working_light(light: np.ndarray, size: int = DEFAULT_SIZE, *, levels: bool =
 
 
 def stretch_levels(light: np.ndarray, *, percentile: float = LEVELS_PERCENTILE,
-                   levels: tuple[float, float] = LEVELS) -> np.ndarray:
+                   levels: tuple[float, float] = LEVELS, max_gain: float = MAX_LEVELS_GAIN) -> np.ndarray:
     """L mapped linearly so that its ``percentile`` and ``100 - percentile`` percentiles land on
     ``levels``, clipped to 0-100 (an "auto levels" of the network's input). Any fade ``a + b L``
-    (b > 0) of a photo maps to the same result, so a faded scan reaches the network at the tonal
-    range of the photos it was trained on. A flat image (range under 1) is returned unchanged."""
+    (b > 0, down to ``1 / max_gain``) of a photo maps to the same result, so a faded scan reaches
+    the network at the tonal range of the photos it was trained on. The gain is at most
+    ``max_gain`` (the middle of the range then goes to the middle of ``levels``); a flat image
+    (range under 1) is returned unchanged."""
     lo, hi = np.percentile(light, [percentile, 100 - percentile])
     if hi - lo < 1:
         return light
-    scale = np.float32((levels[1] - levels[0]) / (hi - lo))
-    return np.clip(levels[0] + (light - lo) * scale, 0, 100).astype(np.float32)
+    gain = min((levels[1] - levels[0]) / (hi - lo), max_gain)
+    out = (levels[0] + levels[1]) / 2 + (light - (lo + hi) / 2) * np.float32(gain)
+    return np.clip(out, 0, 100).astype(np.float32)
 
 
 def light_at(light: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

@@ -105,8 +105,8 @@ def run_distributed(jobs: Iterable[Job], options: dict[str, Any], scheduler: str
     jobs : iterable of Job
         From :func:`tinct.batch.plan_jobs` (source photo -> output path).
     options : dict
-        ``model``, ``temperature``, ``saturation``, ``size`` and ``reference`` (an RGB array,
-        sent to every worker once) as for :func:`tinct.colorize`; ``quality`` (JPEG/WebP) and
+        ``model``, ``temperature``, ``saturation``, ``size``, ``levels`` and ``reference`` (an RGB
+        array, sent to every worker once) as for :func:`tinct.colorize`; ``quality`` (JPEG/WebP) and
         ``max_pixels`` (decompression-bomb guard) as for ``tinct colorize``. Missing keys take
         the library defaults.
     scheduler : str
