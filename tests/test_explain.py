@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 
 import tinct  # noqa: E402
 from tinct.color.gamut import ab_bins, nearest_bin  # noqa: E402
-from tinct.color.lab import rgb_to_lab  # noqa: E402
+from tinct.color.lab import lab_to_rgb, rgb_to_lab  # noqa: E402
 from tinct.color.upsample import resize_plane  # noqa: E402
 from tinct.colorizer import prepare  # noqa: E402
 from tinct.interpret import (  # noqa: E402
@@ -392,6 +392,24 @@ def test_validate_report_rejects_a_broken_file(tmp_path):
     over["regions"][0]["candidates"] *= 3
     with pytest.raises(ValueError, match="sum"):
         validate_report(over)
+
+
+def test_levels_explain_a_faded_scan_as_the_original(photos):
+    # with levels the network sees the same input for a photo and its fade (tinct.colorizer.stretch_levels),
+    # so the uncertainty and the suggestions are the original's; without, the fade changes them
+    light = rgb_to_lab(photos["astronaut"])[..., 0]
+
+    def gray_of_l(lightness: np.ndarray) -> np.ndarray:  # a gray photo with exactly this Lab L
+        return lab_to_rgb(np.stack([lightness, 0 * lightness, 0 * lightness], -1)).astype(np.float32)
+
+    gray, faded = gray_of_l(light), gray_of_l(15 + 0.7 * light)
+    original = explain(gray, with_saliency=False, levels=True)
+    on = explain(faded, with_saliency=False, levels=True, point=(200, 100))
+    off = explain(faded, with_saliency=False, point=(200, 100))
+    assert np.abs(on.entropy - original.entropy).max() < 0.02
+    assert np.abs(off.entropy - original.entropy).mean() > 0.05
+    near = suggest_colors(gray, 200, 100, levels=True)
+    assert [s.bins for s in on.point_suggestions] == [s.bins for s in near]
 
 
 def test_a_photo_without_cues_is_more_uncertain_than_real_scenes(shared_data):

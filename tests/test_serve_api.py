@@ -318,6 +318,15 @@ def test_transfer_recolours_the_source(client, ids, files, images):
 # ----------------------------------------------------------------------------- suggest and explain
 
 
+def test_suggest_and_explain_follow_levels(client, ids):
+    plain = client.post("/api/explain", data={"id": ids["camera"], "response": "json"}).json()
+    faded = client.post("/api/explain", data={"id": ids["camera"], "levels": "true", "response": "json"}).json()
+    assert faded["id"] != plain["id"] and faded["mean_bits"] != pytest.approx(plain["mean_bits"], abs=1e-6)
+    for levels in ("false", "true"):
+        r = client.post("/api/suggest", data={"id": ids["camera"], "x": 100, "y": 40, "k": 3, "levels": levels})
+        assert r.status_code == 200 and len(r.json()["suggestions"]) == 3
+
+
 def test_suggest_gives_distinct_colours_with_probabilities(client, ids, files):
     x, y = SKY
     r = client.post("/api/suggest", data={"id": ids["camera"], "x": x, "y": y, "k": 4})

@@ -300,7 +300,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         point = (x, y)
     try:
         folders = run_explain([Path(p) for p in args.inputs], Path(args.output), k=args.k, model=args.model,
-                              size=args.size, point=point, temperature=args.temperature)
+                              size=args.size, point=point, temperature=args.temperature, levels=args.levels)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for f in folders:
@@ -472,6 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", default="default")
     x.add_argument("--size", type=int, default=DEFAULT_SIZE)
     x.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
+    x.add_argument("--levels", action="store_true", help="explain the network on a faded scan's stretched tones "
+                   "(as colorize --levels)")
     x.set_defaults(func=_cmd_explain)
 
     from tinct.io import DEFAULT_MAX_PIXELS

@@ -38,14 +38,14 @@ class CacheInfo(NamedTuple):
     maxsize: int
 
 
-def _key(image: np.ndarray, model: str, size: int) -> tuple:
+def _key(image: np.ndarray, model: str, size: int, levels: bool) -> tuple:
     arr = np.ascontiguousarray(image)
     digest = hashlib.blake2b(arr.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
-    return digest, arr.shape, arr.dtype.str, str(model), int(size)
+    return digest, arr.shape, arr.dtype.str, str(model), int(size), bool(levels)
 
 
 def cached_logits(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE,
-                  light: np.ndarray | None = None) -> np.ndarray:
+                  light: np.ndarray | None = None, levels: bool = False) -> np.ndarray:
     """Logits ``(Q, h, w)`` for ``image``, from the cache when this photo was seen before.
 
     Parameters
@@ -61,7 +61,7 @@ def cached_logits(image: np.ndarray, *, model: str = "default", size: int = DEFA
     ndarray, shape (Q, h, w), float32, read-only (it is shared with the cache).
     """
     image = np.asarray(image)
-    key = _key(image, model, size)
+    key = _key(image, model, size, levels)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -69,7 +69,7 @@ def cached_logits(image: np.ndarray, *, model: str = "default", size: int = DEFA
             return _cache[key]
     if light is None:
         light = prepare(image).light
-    logits = predict_logits(light, model=model, size=size)
+    logits = predict_logits(light, model=model, size=size, levels=levels)
     logits.setflags(write=False)
     with _lock:
         _stats["misses"] += 1

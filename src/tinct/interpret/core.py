@@ -80,7 +80,7 @@ class Explanation:
 def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE, k: int = 5,
             temperature: float = DEFAULT_TEMPERATURE, n_regions: int = DEFAULT_REGIONS,
             point: tuple[int, int] | None = None, box: tuple[int, int, int, int] | None = None,
-            saliency_target: str = "bin", with_saliency: bool = True) -> Explanation:
+            saliency_target: str = "bin", with_saliency: bool = True, levels: bool = False) -> Explanation:
     """Explain the automatic colorization of a photo.
 
     Runs the network once (its logits are cached, so :func:`suggest_colors` on the same
@@ -91,7 +91,7 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
     image : ndarray, shape (H, W) or (H, W, C), C in 1-4
         The photo (uint8, uint16 or float in [0, 1]); a colour photo is reduced to its
         lightness (no warning: explaining what the network would do is the point).
-    model, size, temperature :
+    model, size, temperature, levels :
         As in :func:`tinct.colorize`; ``temperature`` is used only for ``colorized``
         (and ``saliency_target="chroma"``): entropies and probabilities are those of the
         network's distribution itself (temperature 1).
@@ -131,7 +131,7 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
         raise ValueError("give at most one of point and box")
     prep = prepare(image)
     shape = prep.light.shape
-    logits = cached_logits(image, model=model, size=size, light=prep.light)
+    logits = cached_logits(image, model=model, size=size, light=prep.light, levels=levels)
     grid = logits.shape[1:]
     # Distribution and its entropy on the grid, entropy at full resolution.
     prob = np.exp(log_probabilities(logits))
@@ -146,14 +146,15 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
     del prob
     point_xy, point_suggestions = None, []
     if point is not None:
-        point_suggestions = suggest_colors(image, point[0], point[1], k=int(k), model=model, size=size)
+        point_suggestions = suggest_colors(image, point[0], point[1], k=int(k), model=model, size=size,
+                                           levels=levels)
         point_xy = (int(np.floor(float(point[0]))), int(np.floor(float(point[1]))))
     sal, sal_box, sal_what = None, None, ""
     if with_saliency:
         cells, sal_what = target_cells(prep, grid, box=box, point=point, entropy_lo=entropy_lo, labels=labels,
                                        size=size)
         sal = gradient_map(prep.light, cells, model=model, size=size, target=saliency_target,
-                           temperature=temperature)
+                           temperature=temperature, levels=levels)
         sal_box = cells_box(cells, shape)
     return Explanation(
         entropy=entropy.astype(np.float32), entropy_lo=entropy_lo,

@@ -342,7 +342,7 @@ def _resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, k: int = 5,
                 model: str = "default", size: int = DEFAULT_SIZE, point: tuple[int, int] | None = None,
-                temperature: float = DEFAULT_TEMPERATURE) -> list[Path]:
+                temperature: float = DEFAULT_TEMPERATURE, levels: bool = False) -> list[Path]:
     """Explain each photo into ``outdir/<stem>/``; returns those folders, in input order.
 
     Parameters
@@ -353,7 +353,7 @@ def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, 
         Created if missing. Photos with the same stem get ``<stem>-2``, ``<stem>-3``, ...
     k : int
         Candidate colours per region (and at ``point``).
-    model, size, temperature :
+    model, size, temperature, levels :
         As in :func:`tinct.colorize`.
     point : (x, y), optional
         A pixel to explain in every photo: its suggestions go into the JSON and the page,
@@ -384,7 +384,7 @@ def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, 
             h, w = image.shape[:2]
             if not (0 <= point[0] < w and 0 <= point[1] < h):
                 raise ValueError(f"{path}: point {tuple(point)} is outside the {w}x{h} image")
-        ex = explain(image, model=model, size=size, k=k, temperature=temperature, point=point)
+        ex = explain(image, model=model, size=size, k=k, temperature=temperature, point=point, levels=levels)
         write_explanation(ex, image, folder, source=path.name, like=path)
         done.append(folder)
     links = "\n".join(f'<li><a href="{html.escape(f.name)}/{FILES["index"]}">{html.escape(p.name)}</a></li>'

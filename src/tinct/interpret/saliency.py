@@ -85,7 +85,7 @@ def cells_box(cells: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int,
 
 def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE,
                  target: str = "bin", temperature: float = DEFAULT_TEMPERATURE,
-                 sigma: float | None = None) -> np.ndarray:
+                 sigma: float | None = None, levels: bool = False) -> np.ndarray:
     """Saliency (H, W) in [0, 1] of the full-resolution ``light`` for the target ``cells`` (h, w)."""
     import torch
 
@@ -98,7 +98,7 @@ def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default"
     net = load_model(model)
     from tinct.colorizer import working_light
 
-    work = working_light(light, size)  # the image predict_logits feeds the network
+    work = working_light(light, size, levels=levels)  # the image predict_logits feeds the network
     hw, ww = work.shape
     x = torch.from_numpy(work)[None, None].requires_grad_(True)
     with torch.enable_grad():
@@ -164,7 +164,7 @@ def target_cells(prep: Prepared, grid: tuple[int, int], *, box=None, point=None,
 def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
              point: tuple[int, int] | None = None, mask: np.ndarray | None = None, model: str = "default",
              size: int = DEFAULT_SIZE, target: str = "bin", temperature: float = DEFAULT_TEMPERATURE,
-             sigma: float | None = None) -> np.ndarray:
+             sigma: float | None = None, levels: bool = False) -> np.ndarray:
     """Which part of the photo drove the predicted colour of a region.
 
     Parameters
@@ -178,7 +178,7 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
         (about 12 x 12 working pixels, 1/20 of a 256-px working size across).
     mask : ndarray of bool, shape (H, W), optional
         Target pixels.
-    model, size :
+    model, size, levels :
         As in :func:`tinct.colorize`.
     target : {"bin", "chroma"}
         What is explained: the mean log-probability of the region's most likely ab bin, or
@@ -212,7 +212,7 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
     grid = (hw // STRIDE, ww // STRIDE)
     entropy_lo = None
     if box is None and point is None and mask is None:
-        entropy_lo = entropy_bits(cached_logits(image, model=model, size=size, light=prep.light))
+        entropy_lo = entropy_bits(cached_logits(image, model=model, size=size, light=prep.light, levels=levels))
     cells, _ = target_cells(prep, grid, box=box, point=point, mask=mask, entropy_lo=entropy_lo, size=size)
     return gradient_map(prep.light, cells, model=model, size=size, target=target, temperature=temperature,
-                        sigma=sigma)
+                        sigma=sigma, levels=levels)

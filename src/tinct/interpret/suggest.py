@@ -140,7 +140,7 @@ def _coordinate(value: float, name: str, limit: int, side: str) -> int:
 
 def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: str = "default",
                    size: int = DEFAULT_SIZE, radius: int = 0,
-                   reference: np.ndarray | None = None) -> list[Suggestion]:
+                   reference: np.ndarray | None = None, levels: bool = False) -> list[Suggestion]:
     """The ``k`` most likely distinct colours the network sees at pixel (x, y).
 
     Parameters
@@ -203,7 +203,7 @@ def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: 
     height, width = image.shape[:2]
     col = _coordinate(x, "x", width, "width")
     row = _coordinate(y, "y", height, "height")
-    logits = cached_logits(image, model=model, size=size)
+    logits = cached_logits(image, model=model, size=size, levels=levels)
     grid = logits.shape[1:]
     shift: np.ndarray | float = 0.0
     if reference is not None:

@@ -373,7 +373,7 @@ class _State:
         from tinct.interpret import explain, render_heatmap
 
         img = self.image(spec.photo)
-        ex = explain(img, model=self.model, size=self.size, k=3, with_saliency=False)
+        ex = explain(img, model=self.model, size=self.size, k=3, with_saliency=False, levels=spec.levels)
         # Stretched to this photo's own range: the network is rarely sure in absolute terms,
         # and the point of the map is *where* hints would help most.
         lo, hi = np.percentile(ex.normalised_entropy[:: max(1, img.shape[0] // 512), :: max(1, img.shape[1] // 512)],
@@ -799,6 +799,8 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         radius: Annotated[int, Form(ge=0, le=256)] = 0,
         reference_id: Annotated[str | None, Form(description="id of an uploaded reference photo whose "
                                                  "palette steers the suggestions")] = None,
+        levels: Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched "
+                                                 "(as for /api/colorize)")] = False,
     ) -> dict:
         """Top-k distinct colours of the network's distribution at (x, y), with their probabilities."""
         src = await resolve(id, photo, "photo")
@@ -810,7 +812,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
             from tinct.interpret import suggest_colors
 
             return suggest_colors(state.image(src.id), x, y, k=k, radius=radius, model=state.model, size=state.size,
-                                  reference=state.image(ref.id) if ref else None)
+                                  reference=state.image(ref.id) if ref else None, levels=bool(levels))
 
         found = await limiter.run(work)
         return {"id": src.id, "x": x, "y": y, "k": k, "suggestions": [s.to_dict() for s in found]}
@@ -824,11 +826,14 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         format: Annotated[Fmt, Form()] = "png",
         preview: Annotated[int, Form(ge=0, le=PREVIEW_MAX, description=preview_doc)] = 0,
         response: Annotated[Resp, Form()] = "image",
+        levels: Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched "
+                                                 "(as for /api/colorize)")] = False,
     ) -> Response:
         """Entropy of the predicted colour distribution per pixel (magma: dark = sure, bright = unsure)
         over the gray photo; JSON adds the mean entropy and the most uncertain regions with candidates."""
         src = await resolve(id, photo, "photo")
-        return await respond(Spec("explain", src.id), fmt=format, preview=preview, response=response, name=src.name,
+        spec = Spec("explain", src.id, levels=bool(levels))
+        return await respond(spec, fmt=format, preview=preview, response=response, name=src.name,
                              like=None, extra={"photo": src.id})
 
     @app.get("/api/result/{name}", summary="Download a result (`<id>.png` or `<id>.jpg`)", response_class=Response,

@@ -315,11 +315,17 @@
   for (const input of [el.temperature, el.saturation, el.strength]) {
     input.addEventListener("input", () => { updateLookOutputs(); renderSoon(); });
   }
-  el.levels.addEventListener("change", () => requestRender());
+  el.levels.addEventListener("change", () => {
+    requestRender();
+    if (el.showOverlay.checked) el.showOverlay.dispatchEvent(new Event("change"));  // its overlay, too
+  });
   el.resetLook.addEventListener("click", () => {
     el.temperature.value = lookDefaults.temperature;
     el.saturation.value = lookDefaults.saturation;
-    el.levels.checked = false;
+    if (el.levels.checked) {
+      el.levels.checked = false;
+      if (el.showOverlay.checked) el.showOverlay.dispatchEvent(new Event("change"));
+    }
     updateLookOutputs();
     requestRender();
   });
@@ -474,6 +480,7 @@
     form.append("y", String(y));
     form.append("k", "6");
     if (state.ref && refMode() === "palette") form.append("reference_id", state.ref.id);  // same steer as the result
+    form.append("levels", el.levels.checked ? "true" : "false");  // the same network input as the result
     try {
       const res = await post("/api/suggest", form);
       const data = await res.json();
@@ -743,7 +750,8 @@
       return;
     }
     if (!state.photo) return;
-    if (state.explained === state.photo.id) {
+    const explainedKey = `${state.photo.id}:${el.levels.checked}`;  // the overlay of the network input shown
+    if (state.explained === explainedKey) {
       el.overlay.hidden = false;
       el.legend.hidden = false;
       return;
@@ -754,6 +762,7 @@
       const form = new FormData();
       form.append("id", photoId);
       form.append("response", "json");
+      form.append("levels", el.levels.checked ? "true" : "false");
       const data = await (await post("/api/explain", form)).json();
       if (!state.photo || state.photo.id !== photoId) return;
       await new Promise((resolve) => {
@@ -761,7 +770,7 @@
         el.overlay.onerror = resolve;
         el.overlay.src = `/api/result/${data.id}.png?max=${PREVIEW}`;
       });
-      state.explained = photoId;
+      state.explained = explainedKey;
       el.overlayText.textContent = `Average uncertainty ${data.mean_bits.toFixed(1)} of at most ${data.max_bits.toFixed(1)} bits. `
         + "The map is stretched to this photo's own range: hints help most in the bright areas.";
       el.overlay.hidden = !el.showOverlay.checked;
