@@ -195,7 +195,7 @@ def _parse_hints(args: argparse.Namespace) -> list:
 # ---------------------------------------------------------------- transfer
 def _cmd_transfer(args: argparse.Namespace) -> int:
     from tinct.batch import Job, default_workers, plan_jobs, run_jobs
-    from tinct.io import imread, imwrite
+    from tinct.io import imread, imwrite, is_photo_list
     from tinct.match import METHODS, Palette, parse_method, transfer
 
     try:
@@ -222,7 +222,7 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
     # one photo: OUT is the output file, or a folder (existing, or ending in /) to put it in;
     # a folder or a .txt list of photos: OUT is a folder
     try:
-        if source.is_dir() or source.suffix.lower() == ".txt" or out.is_dir() or args.output.endswith(("/", "\\")):
+        if source.is_dir() or is_photo_list(source) or out.is_dir() or args.output.endswith(("/", "\\")):
             jobs = plan_jobs([str(source)], out, fmt=args.format, suffix=suffix)
         else:
             jobs = [Job(source, out)]
@@ -250,8 +250,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tinct.io import imread
 
     _check_look(args.temperature, args.saturation)
-    if args.bootstrap < 0:
-        raise CliError(f"--bootstrap must be >= 0 (0: no intervals), got {args.bootstrap}")
     missing = [d for d in args.data if not Path(d).exists()]
     if missing:
         raise CliError(f"{missing[0]}: no such file or folder")

@@ -157,11 +157,16 @@ def find_images(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
     """
     for item in inputs:
         path = Path(item)
-        if path.suffix.lower() == ".txt" and path.is_file():
+        if is_photo_list(path):
             for listed in _read_list(path):
                 yield from _walk(listed)
         else:
             yield from _walk(path)
+
+
+def is_photo_list(path: Path) -> bool:
+    """A ``.txt`` file, which :func:`find_images` reads as a list of photos."""
+    return path.suffix.lower() == ".txt" and path.is_file()
 
 
 def _walk(path: Path) -> Iterator[Path]:

@@ -66,6 +66,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 PREVIEW_MAX = 4096  # largest preview side the API renders
 Fmt = Literal["png", "jpeg"]
 Resp = Literal["image", "json"]
+Levels = Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched to a normal "
+                                          "range (the result keeps the photo's own)")]
 preview_doc = "Longest side of the returned image (0: full resolution); the stored result stays full size."
 
 
@@ -740,8 +742,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         temperature: Annotated[float, Form(gt=0, le=MAX_TEMPERATURE,
                                            description="lower: more vivid")] = DEFAULT_TEMPERATURE,
         saturation: Annotated[float, Form(ge=0, le=3)] = 1.0,
-        levels: Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched to a "
-                                                 "normal range (the result keeps the photo's own)")] = False,
+        levels: Levels = False,
         reference_id: Annotated[str | None, Form(description="id of an uploaded reference photo")] = None,
         reference: Annotated[UploadFile | None, File(description="or the reference photo itself")] = None,
         reference_mode: Annotated[Literal["palette", "transfer"], Form(
@@ -799,8 +800,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         radius: Annotated[int, Form(ge=0, le=256)] = 0,
         reference_id: Annotated[str | None, Form(description="id of an uploaded reference photo whose "
                                                  "palette steers the suggestions")] = None,
-        levels: Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched "
-                                                 "(as for /api/colorize)")] = False,
+        levels: Levels = False,
     ) -> dict:
         """Top-k distinct colours of the network's distribution at (x, y), with their probabilities."""
         src = await resolve(id, photo, "photo")
@@ -826,8 +826,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         format: Annotated[Fmt, Form()] = "png",
         preview: Annotated[int, Form(ge=0, le=PREVIEW_MAX, description=preview_doc)] = 0,
         response: Annotated[Resp, Form()] = "image",
-        levels: Annotated[bool, Form(description="a faded scan: the network sees its lightness stretched "
-                                                 "(as for /api/colorize)")] = False,
+        levels: Levels = False,
     ) -> Response:
         """Entropy of the predicted colour distribution per pixel (magma: dark = sure, bright = unsure)
         over the gray photo; JSON adds the mean entropy and the most uncertain regions with candidates."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinct.colorizer import STRIDE
+
 
 @dataclass
 class TrainConfig:
@@ -88,8 +90,9 @@ class TrainConfig:
                 problems.append(f"{name} must be in {'(' if open_below else '['}{lo}, {hi}], got {value!r}")
         problems += [f"group_weights[{k!r}] must be a number >= 0, got {w!r}" for k, w in self.group_weights.items()
                      if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf]
-        if self.crop % 4:
-            problems.append(f"crop must be a multiple of 4 (the network predicts 4 x 4 cells), got {self.crop}")
+        if self.crop % STRIDE:
+            problems.append(f"crop must be a multiple of {STRIDE} (the network predicts {STRIDE} x {STRIDE} cells), "
+                            f"got {self.crop}")
         if problems:
             raise ValueError("training config: " + "; ".join(problems))
 
