@@ -33,7 +33,7 @@ from tinct.interpret import (  # noqa: E402
     suggest_colors,
 )
 from tinct.interpret._distribution import cached_logits, log_probabilities  # noqa: E402
-from tinct.interpret.report import FILES, SCHEMA, run_explain, validate_report  # noqa: E402
+from tinct.interpret.report import FILES, SCHEMA, report_dict, run_explain, validate_report  # noqa: E402
 from tinct.io import imread, imwrite  # noqa: E402
 
 Q = len(ab_bins())
@@ -352,7 +352,7 @@ def test_run_explain_writes_every_file(photos, tmp_path):
             assert image.ndim == 3 and image.size > 0
         data = json.loads((folder / FILES["json"]).read_text())
         validate_report(data)
-        assert data["schema"] == SCHEMA and data["k"] == 3 and data["size"] == 128
+        assert data["schema"] == SCHEMA and data["k"] == 3 and data["size"] == 128 and data["levels"] is False
         assert data["point"]["x"] == 20 and len(data["point"]["suggestions"]) == 3
         assert data["saliency"]["target"] == "point (20, 30)"
         for region in data["regions"]:
@@ -383,9 +383,10 @@ def test_validate_report_rejects_a_broken_file(tmp_path):
                          "entropy_bits": 1.0, "candidates": [{"hex": "#777777", "rgb": [119, 119, 119],
                                                               "ab": [0.0, 0.0], "probability": 0.5}]}],
             "point": None, "saliency": {"target": "mask", "box": [0, 0, 2, 2]}, "files": {}}
-    validate_report(good)
+    validate_report(good)  # a report from before "levels" was recorded: absent means False
+    validate_report({**good, "levels": True})
     for broken in ({**good, "schema": "other"}, {k: v for k, v in good.items() if k != "regions"},
-                   {**good, "width": "2"}):
+                   {**good, "width": "2"}, {**good, "levels": 1}, {**good, "width": True}):
         with pytest.raises(ValueError):
             validate_report(broken)
     over = json.loads(json.dumps(good))
@@ -407,6 +408,8 @@ def test_levels_explain_a_faded_scan_as_the_original(photos):
     on = explain(faded, with_saliency=False, levels=True, point=(200, 100))
     off = explain(faded, with_saliency=False, point=(200, 100))
     assert np.abs(on.entropy - original.entropy).max() < 0.02
+    assert on.levels and not off.levels
+    assert report_dict(on, source="f.png", width=1, height=1)["levels"] is True
     assert np.abs(off.entropy - original.entropy).mean() > 0.05
     near = suggest_colors(gray, 200, 100, levels=True)
     assert [s.bins for s in on.point_suggestions] == [s.bins for s in near]

@@ -46,8 +46,9 @@ class Explanation:
         What the saliency explains, in words ("point (x, y)", "most uncertain region #7 ...").
     point : (x, y) or None
         The point asked about, with ``point_suggestions`` its top-k colours.
-    model, size, temperature, k :
-        The settings used.
+    model, size, temperature, k, levels :
+        The settings used (``levels``: the network saw the photo's lightness stretched, as for a
+        faded scan; see :func:`tinct.colorizer.stretch_levels`).
     """
 
     entropy: np.ndarray
@@ -65,6 +66,7 @@ class Explanation:
     k: int
     point: tuple[int, int] | None = None
     point_suggestions: list[Suggestion] = field(default_factory=list)
+    levels: bool = False
 
     @property
     def num_bins(self) -> int:
@@ -161,5 +163,5 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
         normalised_entropy=(entropy / top).astype(np.float32),
         colorized=colorized, regions=regions, labels=labels, saliency=sal, saliency_box=sal_box,
         saliency_target=sal_what, model=str(model), size=int(size), temperature=float(temperature), k=int(k),
-        point=point_xy, point_suggestions=point_suggestions)
+        point=point_xy, point_suggestions=point_suggestions, levels=bool(levels))
 

@@ -25,6 +25,7 @@ and ``OUTDIR/index.html`` links the photos. See ``docs/explain.md``.
       "model": "default", "weights": "colornet-49ad7057.pt",
       "size": 192,                          # working short side
       "temperature": 1.25,                 # of colorized.png (probabilities are at T = 1)
+      "levels": false,                     # the network saw the lightness stretched (--levels)
       "k": 5,
       "num_bins": 262, "max_entropy_bits": 8.0334,
       "entropy_bits": {"mean": 6.1, "p10": 5.2, "p50": 6.2, "p90": 7.0},
@@ -69,13 +70,14 @@ _TOP_KEYS = {"schema": str, "source": str, "width": int, "height": int, "model":
              "entropy_bits": dict, "regions": list, "point": (dict, type(None)), "saliency": dict, "files": dict}
 _REGION_KEYS = {"id": int, "centroid": list, "bbox": list, "area_fraction": float, "mean_l": float,
                 "entropy_bits": float, "candidates": list}
+_OPTIONAL_KEYS = {"levels": bool}  # added after the first reports were written: absent = False
 _CANDIDATE_KEYS = {"hex": str, "rgb": list, "ab": list, "probability": float}
 
 README = """\
 tinct explain: {source}
 {underline}
 
-model {model} ({weights}), working size {size}, temperature {temperature}, top {k} colours.
+model {model} ({weights}), working size {size}, temperature {temperature}, top {k} colours{levels}.
 
 How the network works: for every small patch of the photo (4 x 4 pixels at the working
 size) it predicts a probability distribution over {q} ab colours (chroma/hue at the
@@ -174,7 +176,7 @@ def report_dict(ex: Explanation, *, source: str, width: int, height: int) -> dic
     return {
         "schema": SCHEMA, "source": source, "width": int(width), "height": int(height),
         "model": ex.model, "weights": _weights_name(ex.model), "size": ex.size,
-        "temperature": float(ex.temperature), "k": ex.k, "num_bins": ex.num_bins,
+        "temperature": float(ex.temperature), "levels": ex.levels, "k": ex.k, "num_bins": ex.num_bins,
         "max_entropy_bits": round(ex.max_entropy, 4),
         "entropy_bits": {"mean": round(float(ex.entropy.mean()), 4), "p10": round(p10, 4),
                          "p50": round(p50, 4), "p90": round(p90, 4)},
@@ -191,7 +193,7 @@ def _check_type(value: object, kind: type | tuple, where: str) -> None:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if float in kinds:
         kinds = (*kinds, int)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):  # bool is an int
         raise ValueError(f"{where}: expected {' or '.join(k.__name__ for k in kinds)}, got {type(value).__name__}")
 
 
@@ -203,6 +205,9 @@ def validate_report(data: dict) -> None:
         raise ValueError(f"report: missing keys {sorted(missing)}")
     for key, kind in _TOP_KEYS.items():
         _check_type(data[key], kind, key)
+    for key, kind in _OPTIONAL_KEYS.items():
+        if key in data:
+            _check_type(data[key], kind, key)
     if data["schema"] != SCHEMA:
         raise ValueError(f"schema: expected {SCHEMA!r}, got {data['schema']!r}")
     for key in ("mean", "p10", "p50", "p90"):
@@ -314,6 +319,7 @@ def write_explanation(ex: Explanation, image: np.ndarray, folder: Path, *, sourc
     p10, p90 = meta["entropy_bits"]["p10"], meta["entropy_bits"]["p90"]
     readme = README.format(source=source, underline="=" * len(f"tinct explain: {source}"), model=ex.model,
                            weights=meta["weights"], size=ex.size, temperature=ex.temperature, k=ex.k,
+                           levels=", lightness levels stretched (faded photo)" if ex.levels else "",
                            q=ex.num_bins, hmax=hmax, hmean=meta["entropy_bits"]["mean"], h10=p10, h90=p90, lo=lo, hi=hi,
                            nreg=len(ex.regions), target=ex.saliency_target or "none", schema=SCHEMA)
     atomic_write(folder / FILES["readme"], readme.encode())
