@@ -119,6 +119,7 @@ def make_huge_bomb(p: Path) -> Path:  # beyond Pillow's own error threshold: its
     return bomb_png(p / "huge.png", 20_000, 10_000)
 
 
+_OVER_LIMIT = "exceeds the limit of 64.0 megapixels (raise it with --max-pixels)"
 BAD = {
     "zero bytes": (make_zero, "empty file (0 bytes)"),
     "truncated jpeg": (make_truncated_jpeg, "truncated or corrupt image data"),
@@ -131,6 +132,6 @@ BAD = {
     "heic named .jpg": (make_heic, "unsupported image format (HEIC; convert it to JPEG or PNG first)"),
     "folder": (make_folder, "is a folder"),
     "missing": (make_missing, "no such file"),
-    "100 MP bomb": (make_bomb, "100.0 megapixels exceeds the limit of 64.0 (raise it with --max-pixels)"),
-    "200 MP bomb": (make_huge_bomb, "200.0 megapixels exceeds the limit of 64.0 (raise it with --max-pixels)"),
+    "100 MP bomb": (make_bomb, f"100.0 megapixels {_OVER_LIMIT}"),
+    "200 MP bomb": (make_huge_bomb, f"200.0 megapixels {_OVER_LIMIT}"),
 }

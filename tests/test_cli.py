@@ -54,13 +54,15 @@ def test_colorize_folder_goes_on_past_a_bad_file(album, tmp_path, capsys):
     assert (out / "camera.jpg").stat().st_mtime_ns == stamp
 
 
-def test_colorize_format_override_and_never_overwrites_inputs(album, tmp_path):
+def test_colorize_format_override_and_never_overwrites_inputs(album, tmp_path, capsys):
     one = album / "camera.jpg"
     assert main(["colorize", str(one), "-o", str(tmp_path / "png"), "--format", "png", "-q"]) == 0
     assert Image.open(tmp_path / "png" / "camera.png").format == "PNG"
     before = one.read_bytes()
+    capsys.readouterr()
     assert main(["colorize", str(one), "-o", str(album), "--overwrite", "-q"]) == 1  # would overwrite the input
     assert one.read_bytes() == before
+    assert f"error: {one}: output {one} would overwrite an input" in capsys.readouterr().err  # and says why
 
 
 def test_colorize_with_hints_and_bad_options(album, tmp_path, capsys):
@@ -181,7 +183,13 @@ def test_evaluate_names_a_bad_photo_list(tmp_path, capsys):
     missing = tmp_path / "missing.txt"
     missing.write_text("# nothing here exists\nghost.jpg\n")
     assert main(["evaluate", str(missing), "-m", "gray", "--quiet"]) == 2
-    assert "(1 unreadable, the first: " in capsys.readouterr().err  # the reason, not just "no photos"
+    assert "no line of it names an existing file" in capsys.readouterr().err  # the reason, not just "no photos"
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "broken.jpg").write_bytes(b"\xff\xd8\xff not a jpeg")
+    Image.new("L", (64, 64), 90).save(data / "gray.png")
+    assert main(["evaluate", str(data), "-m", "gray", "--quiet"]) == 2
+    assert "(1 unreadable, the first: " in capsys.readouterr().err
     binary = tmp_path / "binary.txt"
     binary.write_bytes(bytes(range(128, 256)))
     assert main(["evaluate", str(binary), "-m", "gray", "--quiet"]) == 2
@@ -241,3 +249,68 @@ def test_a_renamed_output_never_takes_another_photos_name(tmp_path):
     # writing beside the inputs: a renamed output is never one of the photos
     jobs = {j.source.name: j.output.name for j in plan_jobs([str(src)], src, fmt="jpg", suffix="")}
     assert jobs["x.png"] == "x_png2.jpg"
+
+
+def test_refusals_come_first_and_name_what_is_wrong(album, tmp_path, capsys):
+    """Settings and output folders are checked once, before any photo: exit 2 and one line naming them
+    (not one line per photo blaming the photo)."""
+    one = str(album / "camera.jpg")
+    a_file = tmp_path / "outfile"
+    a_file.write_text("keep me")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello world\n")
+    for argv, says in [(["colorize", str(album), "-o", str(a_file)], f"{a_file}: exists and is not a folder"),
+                       (["explain", one, "-o", str(a_file)], f"{a_file}: exists and is not a folder"),
+                       (["colorize", one, "-o", str(tmp_path / "x"), "--size", "10"], "--size must be at least 32"),
+                       (["explain", one, "-o", str(tmp_path / "x"), "--size", "0"], "--size must be at least 32"),
+                       (["colorize", one, "-o", str(tmp_path / "x"), "--model", str(notes)],
+                        f"{notes}: not a tinct weight file"),
+                       (["colorize", str(notes), "-o", str(tmp_path / "x")], f"{notes}: a .txt input is read as")]:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("error:") == 1 and says in err, (argv, err)
+    assert a_file.read_text() == "keep me" and not (tmp_path / "x").exists()
+
+
+def test_batch_side_messages(album, tmp_path, photos, capsys):
+    one = album / "camera.jpg"
+    # scribbles drawn on a layer of another size: said in those words
+    layer = tmp_path / "strokes.png"
+    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(layer)
+    Image.new("RGBA", (5, 5), (200, 30, 30, 255)).save(tmp_path / "dot.png")
+    strokes = Image.open(layer)
+    strokes.paste(Image.open(tmp_path / "dot.png"), (10, 10))
+    strokes.save(layer)
+    assert main(["colorize", str(one), "-o", str(tmp_path / "s"), "--scribbles", str(layer), "-q"]) == 1
+    w, h = Image.open(one).size
+    assert f"the scribble layer {layer} is 40x40, the photo {w}x{h}" in capsys.readouterr().err
+    # a photo that already has colour is colorized, and the user is told so once at the end
+    colour = tmp_path / "astronaut.png"
+    Image.fromarray(photos["astronaut"][::4, ::4]).save(colour)
+    assert main(["colorize", str(colour), str(one), "-o", str(tmp_path / "c")]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {colour} already had colour" in err and (tmp_path / "c" / "astronaut.png").is_file()
+    assert str(one) not in err  # the gray one is not mentioned
+    # --save-palette into a folder that does not exist yet
+    pal = tmp_path / "new" / "deeper" / "style.json"
+    assert main(["transfer", str(one), str(one), "-o", str(tmp_path / "t.png"), "--save-palette", str(pal),
+                 "-q"]) == 0
+    assert json.loads(pal.read_text())["format"]
+    # explain goes on past a bad file (listed first) and exits 1 with a summary
+    out = tmp_path / "why"
+    assert main(["explain", str(album / "broken.jpg"), str(one), "-o", str(out), "--size", "64"]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {album / 'broken.jpg'}" in err and "1 explained, 1 failed" in err
+    assert (out / "camera" / "suggestions.json").is_file() and not (out / "broken").exists()
+    # evaluate scores what it can, names the rest, exits 1; its JSON is standard (no bare NaN)
+    Image.fromarray(photos["astronaut"][::4, ::4]).save(album / "astronaut.png")
+    assert main(["evaluate", str(album), "-m", "gray", "--no-semantic", "--bootstrap", "0", "--quiet",
+                 "--out", str(tmp_path / "rep")]) == 1
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and "note: 2 grayscale photo(s) skipped" in err
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in metrics.json")
+
+    report = json.loads((tmp_path / "rep" / "metrics.json").read_text(), parse_constant=refuse)
+    assert report["images"][0]["metrics"]["gray"]["feature_distance"] is None

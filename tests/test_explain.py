@@ -371,7 +371,7 @@ def test_run_explain_errors(photos, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="no images"):
         run_explain([tmp_path / "empty"], tmp_path / "out2", k=2, model="default", size=64)
-    with pytest.raises(tinct.ImageError, match="nothing-here"):
+    with pytest.raises(ValueError, match="nothing-here"):
         run_explain([tmp_path / "nothing-here.png"], tmp_path / "out3", k=2, model="default", size=64)
 
 

@@ -130,8 +130,8 @@ def test_corpus_of_bad_and_odd_files_through_the_cli(corpus, tmp_path, capfd):
     err = capfd.readouterr().err
     assert code == 1
     assert "Traceback" not in err
-    for line in err.splitlines():  # nothing but one-line errors and warnings, the summary and the list
-        assert line.startswith(("error: ", "warning: ", "failed files:", "  ")) or " colorized" in line, line
+    for line in err.splitlines():  # nothing but one-line errors, warnings and notes, the summary and the list
+        assert line.startswith(("error: ", "warning: ", "note: ", "failed files:", "  ")) or " colorized" in line, line
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     for name, reason in bad.items():  # one line each, naming the file and the problem
         assert f"error: {root / name}: {reason}" in errors, name

@@ -105,7 +105,8 @@ def test_pixel_limit_boundary(tmp_path):
     Image.fromarray(noise(10, 20)).save(path)
     assert imread(path, max_pixels=200).shape == (10, 20, 3)
     assert imread(path, max_pixels=None).shape == (10, 20, 3)
-    with pytest.raises(ImageError, match=r"0\.0 megapixels exceeds the limit of 0\.0 \(raise it with --max-pixels\)"):
+    # a tiny limit still reads as a number (it once printed "0.0 megapixels exceeds the limit of 0.0")
+    with pytest.raises(ImageError, match=r"0\.0002 megapixels exceeds the limit of 0\.000199 megapixels \(raise"):
         imread(path, max_pixels=199)
 
 
@@ -705,6 +706,10 @@ def test_find_images_reads_txt_lists(tmp_path):
     (tmp_path / "latin1.txt").write_bytes("caf\xe9.jpg\n".encode("latin-1"))
     with pytest.raises(ValueError, match="latin1.txt: not a readable list of photos"):
         list(find_images([tmp_path / "latin1.txt"]))
+    # a text file given by mistake: no line names a file (a list with some missing ones is a batch)
+    (tmp_path / "notes.txt").write_text("remember the milk\nhello world\n")
+    with pytest.raises(ValueError, match=r"notes.txt: .* no line of it names an existing file or folder \(2 tried"):
+        list(find_images([tmp_path / "notes.txt"]))
 
 
 def test_concurrent_reads_leave_the_warning_filters_as_they_were(tmp_path):

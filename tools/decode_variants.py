@@ -117,7 +117,7 @@ def main() -> None:
         for f in (2, 4):
             upsampling[f"T={t}, guided radius {f} on a {f}x finer grid"] = (
                 t, lambda ab, lo, prep, f=f: compose_finer(ab, prep, f, f))
-    photos, _ = load_photos([args.data], size=256, limit=args.limit)
+    photos, _, _ = load_photos([args.data], size=256, limit=args.limit)
     truths = [rgb for _, rgb in photos]
     outputs: dict[str, list[np.ndarray]] = {name: [] for name in [*variants, *upsampling]}
     for rgb in truths:

@@ -46,7 +46,7 @@ def main() -> None:
     ap.add_argument("--photos", type=int, default=24)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    photos, _ = load_photos([args.data], size=256)
+    photos, _, _ = load_photos([args.data], size=256)
     picks = [photos[int(i)] for i in np.linspace(0, len(photos) - 1, min(args.photos, len(photos)))]
     rng = np.random.default_rng(args.seed)
     table = {n: [] for n in COUNTS}

@@ -76,7 +76,8 @@ def plan_jobs(inputs: Sequence[str], outdir: Path, *, fmt: str | None = None, su
 
 def triage(jobs: Iterable[Job], *, overwrite: bool = False) -> tuple[list[Job], Report]:
     """The jobs still to run, and a report that already lists the skipped outputs (they exist;
-    ``overwrite`` redoes them) and the refused ones (the output would overwrite an input)."""
+    ``overwrite`` redoes them) and the refused ones (the output would overwrite an input; each
+    gets its ``error:`` line on stderr now, like a photo that fails later)."""
     jobs = list(jobs)
     sources = [j.source for j in jobs]
     report = Report()
@@ -85,7 +86,9 @@ def triage(jobs: Iterable[Job], *, overwrite: bool = False) -> tuple[list[Job], 
         remove_stale_temps(folder)  # what a killed earlier run was writing
     for job in jobs:
         if any(same_file(job.output, s) for s in sources):
-            report.failed.append((str(job.source), f"output {job.output} would overwrite an input"))
+            reason = f"{job.source}: output {job.output} would overwrite an input (choose another -o)"
+            report.failed.append((str(job.source), reason))
+            _stderr(f"error: {reason}")
         elif job.output.exists() and not overwrite:
             report.skipped.append(str(job.output))
         else:

@@ -104,6 +104,35 @@ def _add_batch_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="FILE", help="write a JSON summary to FILE ('-' for stdout)")
 
 
+def _output_folder(path: str) -> Path:
+    """-o for a batch: a folder (made when missing), not an existing file."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"{out}: exists and is not a folder (-o names the folder for the outputs)")
+    return out
+
+
+def _check_model(model: str) -> None:
+    """--model before any photo is read: a weight file that loads (it is loaded once and cached)."""
+    if model == "default":
+        return
+    if not Path(model).is_file():
+        raise CliError(f"{model}: no such weight file")
+    from tinct.models._weights import load_model
+
+    try:
+        load_model(model)
+    except (ValueError, OSError) as exc:  # WeightsError names the file
+        raise CliError(str(exc) if str(model) in str(exc) else f"{model}: {exc}") from exc
+
+
+def _check_size(size: int) -> None:
+    from tinct.colorizer import MIN_SIZE
+
+    if size < MIN_SIZE:
+        raise CliError(f"--size must be at least {MIN_SIZE}, got {size}")
+
+
 def _read_kwargs(args: argparse.Namespace) -> dict:
     return {} if args.max_pixels is None else {"max_pixels": int(args.max_pixels)}
 
@@ -124,12 +153,12 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     options = dict(model=args.model, temperature=args.temperature, saturation=args.saturation, size=args.size,
                    levels=args.levels)
     _check_look(args.temperature, args.saturation)
+    _check_size(args.size)
     hints = _parse_hints(args)
     reference = imread(args.reference, **_read_kwargs(args)) if args.reference else None
-    if args.model != "default" and not Path(args.model).is_file():
-        raise CliError(f"{args.model}: no such weight file")
+    _check_model(args.model)
     try:
-        jobs = plan_jobs(args.inputs, Path(args.output), fmt=args.format)
+        jobs = plan_jobs(args.inputs, _output_folder(args.output), fmt=args.format)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if not jobs:
@@ -142,9 +171,18 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     # colour input is normal in a batch (the result says it); one filter for the whole command,
     # since per-photo catch_warnings in worker threads would race (main() restores the filters)
     warnings.filterwarnings("ignore", category=ColourInputWarning)
+    from tinct.color.lab import looks_gray
+
+    coloured: list[Path] = []  # told once at the end, not once per photo
+    layer = imread(args.scribbles).shape[:2] if args.scribbles else None
 
     def work(job) -> None:
         image = imread(job.source, **_read_kwargs(args))
+        if layer is not None and layer != image.shape[:2]:
+            raise ValueError(f"the scribble layer {args.scribbles} is {layer[1]}x{layer[0]}, the photo "
+                             f"{image.shape[1]}x{image.shape[0]}: draw the strokes on a layer of the photo's size")
+        if image.ndim == 3 and image.shape[-1] >= 3 and not looks_gray(image[..., :3]):
+            coloured.append(job.source)
         out = tinct.colorize(image, hints=hints, reference=reference, **options)
         imwrite(job.output, out, like=job.source, quality=args.quality)
 
@@ -165,6 +203,10 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     workers = args.workers or default_workers()
     _limit_torch_threads(workers)
     report = run_jobs(jobs, work, overwrite=args.overwrite, workers=workers, progress=_progress_wanted(args))
+    if coloured and not args.quiet:
+        which = coloured[0] if len(coloured) == 1 else f"{len(coloured)} photos (e.g. {coloured[0]})"
+        print(f"note: {which} already had colour (a tint, or a colour photo): only the lightness was used "
+              "and the colours are the network's (tinct transfer recolours a photo instead)", file=sys.stderr)
     return _finish_batch(report, args, "colorized")
 
 
@@ -213,7 +255,11 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
     else:
         reference = Palette.from_image(imread(ref_path, **_read_kwargs(args)))
     if args.save_palette:
-        reference.save(args.save_palette)
+        try:
+            Path(args.save_palette).parent.mkdir(parents=True, exist_ok=True)
+            reference.save(args.save_palette)
+        except OSError as exc:
+            raise CliError(f"{args.save_palette}: cannot save the palette: {exc.strerror or exc}") from exc
         if not args.quiet:
             print(f"palette saved to {args.save_palette}", file=sys.stderr)
     source = Path(args.source)
@@ -222,7 +268,9 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
     # one photo: OUT is the output file, or a folder (existing, or ending in /) to put it in;
     # a folder or a .txt list of photos: OUT is a folder
     try:
-        if source.is_dir() or is_photo_list(source) or out.is_dir() or args.output.endswith(("/", "\\")):
+        if source.is_dir() or is_photo_list(source):
+            jobs = plan_jobs([str(source)], _output_folder(args.output), fmt=args.format, suffix=suffix)
+        elif out.is_dir() or args.output.endswith(("/", "\\")):
             jobs = plan_jobs([str(source)], out, fmt=args.format, suffix=suffix)
         else:
             jobs = [Job(source, out)]
@@ -244,12 +292,11 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------- evaluate
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    import json
-
-    from tinct.evaluate import difference_lines, evaluate, write_report
+    from tinct.evaluate import difference_lines, evaluate, json_bytes, write_report
     from tinct.io import imread
 
     _check_look(args.temperature, args.saturation)
+    _check_size(args.work_size)
     missing = [d for d in args.data if not Path(d).exists()]
     if missing:
         raise CliError(f"{missing[0]}: no such file or folder")
@@ -267,6 +314,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
         _err(err)
+    if ev.config.get("grayscale_skipped"):
+        print(f"note: {ev.config['grayscale_skipped']} grayscale photo(s) skipped: nothing to score against",
+              file=sys.stderr)
     keys = ["psnr", "ssim", "ciede2000", "auc", "auc_rebalanced", "colorfulness", "delta_colorfulness",
             "semantic_agreement", "feature_distance"]
     print(f"{'method':<16}" + "".join(f"{k[:12]:>13}" for k in keys))
@@ -280,8 +330,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         page = write_report(ev, Path(args.out))
         print(f"report: {page}")
     if args.json:
-        atomic_write(Path(args.json), json.dumps({"summary": ev.summary, "config": ev.config}, indent=2).encode())
-    return EXIT_OK
+        atomic_write(Path(args.json), json_bytes({"summary": ev.summary, "config": ev.config}))
+    return EXIT_FAILURES if ev.config.get("unreadable") else EXIT_OK  # scored, but not every photo
 
 
 # ---------------------------------------------------------------- explain
@@ -296,18 +346,32 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         except ValueError:
             raise CliError(f"--point {args.point!r}: expected X,Y") from None
         point = (x, y)
+    _check_size(args.size)
+    _check_model(args.model)
+    failed: list[str] = []
+
+    def on_error(path: Path, reason: str) -> None:  # a bad photo is reported; the others are explained
+        _err(reason)
+        failed.append(str(path))
+
     try:
-        folders = run_explain([Path(p) for p in args.inputs], Path(args.output), k=args.k, model=args.model,
-                              size=args.size, point=point, temperature=args.temperature, levels=args.levels)
+        folders = run_explain([Path(p) for p in args.inputs], _output_folder(args.output), k=args.k,
+                              model=args.model, size=args.size, point=point, temperature=args.temperature,
+                              levels=args.levels, on_error=on_error)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for f in folders:
         print(f)
+    if failed:
+        print(f"{len(folders)} explained, {len(failed)} failed", file=sys.stderr)
+        return EXIT_FAILURES
     return EXIT_OK
 
 
 # ---------------------------------------------------------------- serve
 def _cmd_serve(args: argparse.Namespace) -> int:
+    _check_size(args.size)
+    _check_model(args.model)
     try:
         from tinct.serve.app import run
     except ImportError as exc:

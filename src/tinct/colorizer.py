@@ -87,6 +87,7 @@ def prepare(image: np.ndarray) -> Prepared:
 
 
 MAX_ASPECT = 16  # longest working side, in multiples of the short side's target
+MIN_SIZE = 32  # smallest working size: one cell of the encoder's deepest (stride-32) grid
 
 
 def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[int, int]:
@@ -97,8 +98,8 @@ def working_shape(height: int, width: int, size: int = DEFAULT_SIZE) -> tuple[in
     colour (128 px flowers at size 192: colourfulness 78 against the truth's 56, PSNR -2 dB).
     The long side is capped at ``MAX_ASPECT`` times the short side's target: a 1 x 10000 strip
     would otherwise ask the network for a 192 x 1.9M input (minutes of work for no colour)."""
-    if size < 32:
-        raise ValueError(f"working size must be >= 32, got {size}")
+    if size < MIN_SIZE:
+        raise ValueError(f"working size must be >= {MIN_SIZE}, got {size}")
     target = max(32, min(size, height, width))
     scale = min(target / min(height, width), MAX_ASPECT * target / max(height, width))
     return (max(32, int(round(height * scale / 32)) * 32), max(32, int(round(width * scale / 32)) * 32))

@@ -75,10 +75,11 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
 
 
 def load_photos(data: Sequence[str | Path], *, size: int, limit: int | None = None
-                ) -> tuple[list[tuple[str, np.ndarray]], list[str]]:
+                ) -> tuple[list[tuple[str, np.ndarray]], list[str], int]:
     """Colour photos under ``data`` (files, folders, ``.txt`` lists of files), short side
-    resized to ``size``; (name, rgb) and errors."""
-    photos, errors = [], []
+    resized to ``size``: their (name, rgb), the read errors, and how many grayscale photos were
+    skipped (they have no colours to score against)."""
+    photos, errors, grayscale = [], [], 0
     for path in find_images(data):
         if limit and len(photos) >= limit:
             break
@@ -90,14 +91,15 @@ def load_photos(data: Sequence[str | Path], *, size: int, limit: int | None = No
         if rgb.dtype == np.uint16:
             rgb = (rgb // 257).astype(np.uint8)
         if looks_gray(rgb):
-            continue  # a grayscale photo has no colours to score against
+            grayscale += 1
+            continue
         h, w = rgb.shape[:2]
         if size and min(h, w) != size:
             s = size / min(h, w)
             rgb = np.asarray(Image.fromarray(rgb).resize((max(1, round(w * s)), max(1, round(h * s))),
                                                          Image.Resampling.LANCZOS))
         photos.append((str(path), rgb))
-    return photos, errors
+    return photos, errors, grayscale
 
 
 @dataclass
@@ -133,10 +135,12 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
         raise ValueError("give at least one method")
     fns = {m: make_method(m, reference=reference, temperature=temperature, saturation=saturation,
                           work_size=work_size, levels=levels) for m in methods}
-    photos, errors = load_photos(data, size=size, limit=limit)
+    photos, errors, grayscale = load_photos(data, size=size, limit=limit)
     if not photos:
-        why = f" ({len(errors)} unreadable, the first: {errors[0]})" if errors else ""
-        raise ValueError(f"no colour photos found in {', '.join(map(str, data))}{why}")
+        why = [f"{len(errors)} unreadable, the first: {errors[0]}"] if errors else []
+        why += [f"{grayscale} grayscale: nothing to score against"] if grayscale else []
+        raise ValueError(f"no colour photos found in {', '.join(map(str, data))}"
+                         + (f" ({'; '.join(why)})" if why else ""))
     # Rebalanced AuC weights come from the colours of the whole ground-truth set.
     bin_w = metrics.inverse_frequency_weights(metrics.count_ab_bins([p for _, p in photos]))
     curves = {m: [] for m in methods}
@@ -144,6 +148,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     outputs_cf = {m: [] for m in methods}
     gt_cf = []
     ev = Evaluation(list(methods), config={"size": size, "photos": len(photos), "unreadable": errors,
+                                            "grayscale_skipped": grayscale,
                                             "temperature": temperature, "saturation": saturation,
                                             "work_size": work_size, "bootstrap": bootstrap, "baseline": baseline,
                                             "levels": levels,
@@ -272,12 +277,29 @@ def _write_thumbs(folder: Path, i: int, gray: np.ndarray, outs: dict, rgb: np.nd
         _thumb(img).save(folder / f"{i:04d}_{safe}.jpg", quality=85)
 
 
+def json_bytes(data: dict) -> bytes:
+    """``data`` as standard JSON: a metric that was not computed (NaN) or is infinite becomes
+    null, since JSON has no NaN (Python writes a bare ``NaN`` that JavaScript's parser refuses)."""
+
+    def clean(v: object) -> object:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        if isinstance(v, (float, np.floating)):
+            return float(v) if np.isfinite(v) else None
+        if isinstance(v, np.integer):
+            return int(v)
+        return v
+
+    return (json.dumps(clean(data), indent=1, allow_nan=False) + "\n").encode()
+
+
 def write_report(ev: Evaluation, out: Path) -> Path:
     """metrics.json, metrics.csv and a sortable report.html in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     # each file whole or not at all: a report folder never holds a half-written table
-    atomic_write(out / "metrics.json", json.dumps({"summary": ev.summary, "config": ev.config,
-                                                   "images": ev.images}, indent=1, default=float).encode())
+    atomic_write(out / "metrics.json", json_bytes({"summary": ev.summary, "config": ev.config, "images": ev.images}))
     rows = io.StringIO(newline="")
     w = csv.writer(rows)
     w.writerow(["image", "method", *METRIC_KEYS, "auc"])

@@ -187,7 +187,14 @@ def _read_list(path: Path) -> list[Path]:
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable list of photos (one path per line): {exc}") from exc
     lines = (line.strip() for line in text.splitlines())
-    return [path.parent / line for line in lines if line and not line.startswith("#")]
+    listed = [path.parent / line for line in lines if line and not line.startswith("#")]
+    # a list with a few missing photos is a batch with a few bad files; one naming no file at
+    # all is most likely not a list (notes.txt given by mistake)
+    if listed and not any(p.exists() for p in listed):
+        raise ValueError(f"{path}: a .txt input is read as a list of photos, one path per line, but no "
+                         f"line of it names an existing file or folder ({len(listed)} tried, the first: "
+                         f"{listed[0].relative_to(path.parent)!s})")
+    return listed
 
 
 def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
@@ -401,10 +408,14 @@ def _allow_pil_pixels(max_pixels: int | None) -> None:
 
 
 def _too_big(pixels: int, max_pixels: int | None) -> str:
-    size = f"{pixels / 1e6:.1f} megapixels" if pixels else "the image"
+    size = f"{_megapixels(pixels)} megapixels" if pixels else "the image"
     if max_pixels is None:
         return f"{size} exceeds Pillow's limit (raise it with --max-pixels)"
-    return f"{size} exceeds the limit of {max_pixels / 1e6:.1f} (raise it with --max-pixels)"
+    return f"{size} exceeds the limit of {_megapixels(max_pixels)} megapixels (raise it with --max-pixels)"
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1e6:.1f}" if pixels >= 1e5 else f"{pixels / 1e6:.3g}"  # 0.0 would say nothing
 
 
 class _Unsupported(Exception):

@@ -46,7 +46,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -348,7 +348,8 @@ def _resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, k: int = 5,
                 model: str = "default", size: int = DEFAULT_SIZE, point: tuple[int, int] | None = None,
-                temperature: float = DEFAULT_TEMPERATURE, levels: bool = False) -> list[Path]:
+                temperature: float = DEFAULT_TEMPERATURE, levels: bool = False,
+                on_error: Callable[[Path, str], None] | None = None) -> list[Path]:
     """Explain each photo into ``outdir/<stem>/``; returns those folders, in input order.
 
     Parameters
@@ -364,38 +365,51 @@ def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, 
     point : (x, y), optional
         A pixel to explain in every photo: its suggestions go into the JSON and the page,
         and the saliency explains it (default: each photo's most uncertain region).
+    on_error : callable(path, reason), optional
+        Called for a photo that cannot be explained (unreadable, ``point`` outside it), with a
+        one-line reason naming it; the others are explained all the same (a batch, as in
+        ``tinct colorize``). Without it the first such photo raises.
 
     Returns
     -------
     list of Path
-        One folder per photo, holding the files listed in this module's docstring.
+        One folder per photo explained, holding the files listed in this module's docstring.
 
     Raises
     ------
-    ImageError
-        For a file that cannot be read (the message names it).
     ValueError
-        When ``inputs`` holds no images, or ``point`` lies outside a photo (named).
+        When ``inputs`` holds no images; without ``on_error``, for the first photo that cannot be
+        explained (the message names it).
     """
+    from tinct.batch import Job, run_one
+
     paths = list(find_images(inputs))
     if not paths:
         raise ValueError("no images among the inputs")
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    folders = _unique_dirs(paths, outdir)
-    done = []
-    for path, folder in zip(paths, folders, strict=True):
-        image = imread(path)
+
+    def work(job: Job) -> None:
+        image = imread(job.source)
         if point is not None:
             h, w = image.shape[:2]
             if not (0 <= point[0] < w and 0 <= point[1] < h):
-                raise ValueError(f"{path}: point {tuple(point)} is outside the {w}x{h} image")
+                raise ValueError(f"point {tuple(point)} is outside the {w}x{h} image")
         ex = explain(image, model=model, size=size, k=k, temperature=temperature, point=point, levels=levels)
-        write_explanation(ex, image, folder, source=path.name, like=path)
-        done.append(folder)
+        write_explanation(ex, image, job.output, source=job.source.name, like=job.source)
+
+    done: list[tuple[Path, Path]] = []
+    for path, folder in zip(paths, _unique_dirs(paths, outdir), strict=True):
+        reason = run_one(Job(path, folder), work)
+        if reason is not None:
+            if on_error is None:
+                raise ValueError(reason)
+            on_error(path, reason)
+            continue
+        done.append((path, folder))
     links = "\n".join(f'<li><a href="{html.escape(f.name)}/{FILES["index"]}">{html.escape(p.name)}</a></li>'
-                      for p, f in zip(paths, done, strict=True))
+                      for p, f in done)
     page = ('<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>tinct explain</title></head>'
             f"<body><h1>tinct explain</h1><ul>\n{links}\n</ul></body></html>\n")
     atomic_write(outdir / FILES["index"], page.encode())
-    return done
+    return [folder for _, folder in done]

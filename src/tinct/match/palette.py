@@ -186,9 +186,12 @@ class Palette:
         return json.dumps(self.to_dict(), separators=(",", ":"))
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_json` to ``path``."""
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(self.to_json())
+        """Write :meth:`to_json` to ``path`` (atomically: an old palette there stays whole until then)."""
+        from pathlib import Path
+
+        from tinct.io import atomic_write
+
+        atomic_write(Path(path), self.to_json().encode("utf-8"))
 
     @classmethod
     def from_dict(cls, d: dict) -> Palette:
