@@ -89,6 +89,23 @@ def test_colour_does_not_cross_a_strong_edge():
     assert chroma[:, 34:].mean() < 1.5, "and stops at the edge"
 
 
+def test_colour_crosses_thin_lines_but_not_an_outline():
+    """A shingled wall: 1-px dark lines every 6 rows on the dark side. The hint's colour reaches the
+    far side of the lines (the affinities read a median-filtered L) and still stops at the outline."""
+    light = _two_regions(48, 64, 32)
+    light[::6, :32] = 5.0  # shingle lines: a step of 25 L, as strong as an edge for one pixel
+    mask = np.zeros(light.shape, bool)
+    vals = np.zeros(light.shape + (2,), np.float32)
+    mask[2:4, 8:10], vals[2:4, 8:10] = True, (40.0, 20.0)
+    field = PropagationSolver(light).solve(mask, vals)  # the network-guided data weight: hints fade
+    a = field[..., 0]
+    # past seven lines, about half the colour is left (0.55; without the median 5e-12)
+    assert a[40:47, :30].mean() > 0.4 * a[2:4, 8:10].mean()
+    assert np.abs(a[:, 34:]).mean() < 0.02 * a[2:4, 8:10].mean(), "the outline still stops it"
+    raw = affinity_laplacian(light)  # across a line, without the median the link would be ~0
+    assert -raw[6 * 64 + 8, 7 * 64 + 8] > 0.5
+
+
 def test_cached_factorisation_serves_the_next_hint():
     rng = np.random.default_rng(0)
     light = (rng.random((40, 50)) * 5 + _two_regions(40, 50, 25)).astype(np.float32)
