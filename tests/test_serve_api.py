@@ -435,7 +435,7 @@ def test_bombs_and_corrupt_images_are_400(client, tmp_path, files):
     app = create_app(max_pixels=50_000, temp_dir=tmp_path)
     with TestClient(app) as small:
         r = small.post("/api/upload", files={"photo": ("camera.png", files["camera"], "image/png")})
-        assert r.status_code == 400 and "exceeds the limit of 0.1" in r.json()["detail"]
+        assert r.status_code == 400 and "0.0655 megapixels exceeds the limit of 0.05 megapixels" in r.json()["detail"]
     assert list(tmp_path.iterdir()) == []
 
 
