@@ -70,12 +70,33 @@ def test_bad_arrays_raise(bad):
         tinct.colorize(bad)
 
 
+@pytest.mark.parametrize("bad, says", [
+    (np.full((8, 8), 7, np.int64), "dtype must be uint8, uint16 or float"),  # came back as int64 garbage
+    ([[0, 1], [2, 3]], "dtype must be uint8, uint16 or float"),               # a list is int64 too
+    (np.full((8, 8), 7, np.uint32), "dtype must be uint8, uint16 or float"),
+    (np.full((8, 8), 120.0), "float images are 0-1, this one reaches 120"),   # came back white
+])
+def test_inputs_that_would_give_garbage_are_refused(bad, says):
+    with pytest.raises(ValueError, match=says):
+        tinct.colorize(bad)
+    with pytest.raises(ValueError, match=says):
+        tinct.suggest_colors(bad, 0, 0)
+
+
 def test_saturation_zero_is_gray_and_temperature_validated(photos):
     gray = photos["camera"][:128, :128]
     out = tinct.colorize(gray, saturation=0.0)
     assert np.abs(_lab(out)[..., 1:]).max() < 1.0
     with pytest.raises(ValueError, match="temperature"):
         tinct.colorize(gray, temperature=0)
+    # NaN came back as a black photo; above 2 the Python API now agrees with the CLI and the web API
+    for t in (float("nan"), 5.0, float("inf")):
+        with pytest.raises(ValueError, match=r"temperature must be in \(0, 2\]"):
+            tinct.colorize(gray, temperature=t)
+    for k in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(ValueError, match="saturation must be a finite number >= 0"):
+            tinct.colorize(gray, saturation=k)
+    assert np.abs(tinct.colorize(np.full((8, 8), 1.2)) - 1).max() < 2e-3  # slight overshoot: clipped to white
 
 
 def test_working_shape_is_stride_exact():

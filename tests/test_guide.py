@@ -156,6 +156,14 @@ def test_a_hint_recolours_its_region_and_leaves_the_rest(camera_session):
     assert diff[:120, 300:].mean() < 2  # the sky far away keeps the automatic colours
 
 
+def test_hints_of_the_wrong_kind_say_so(camera_session):
+    with pytest.raises(TypeError, match=r"hints must be tinct.Hint\(x, y, rgb, radius\) objects, got \(10, 10"):
+        camera_session.render([(10, 10, (255, 0, 0))])
+    with pytest.raises(TypeError, match="hint radius must be a number, got 'a'"):
+        Hint(1, 2, (1, 2, 3), radius="a")
+    assert Hint(1, 2, "#ff8000").rgb == (255, 128, 0)  # the CLI's and the web API's colour form
+
+
 def test_hints_outside_the_photo_are_refused(camera_session):
     with pytest.raises(ValueError, match="outside the 512x512 photo"):
         camera_session.render([Hint(600, 10, (1, 2, 3))])

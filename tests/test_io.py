@@ -99,6 +99,12 @@ def test_bomb_file_is_small_and_checked_from_the_header(tmp_path):
     assert (meta.format, meta.mode, meta.bit_depth) == ("PNG", "1", 1)
 
 
+def test_imwrite_refuses_nan(tmp_path):
+    with pytest.raises(ValueError, match="NaN or infinite"):  # it wrote a black photo
+        imwrite(tmp_path / "a.png", np.full((4, 4, 3), np.nan, np.float32))
+    assert not list(tmp_path.iterdir())
+
+
 def test_pixel_limit_boundary(tmp_path):
     assert 50_000_000 <= DEFAULT_MAX_PIXELS < 100_000_000  # a 50 MP scan loads, a 100 MP bomb does not
     path = tmp_path / "x.png"

@@ -120,6 +120,13 @@ def test_alpha_untouched_and_transparent_pixels_ignored(pair, method):
     assert np.array_equal(transfer(rgbaf, ref, method)[..., 3], rgbaf[..., 3])
 
 
+def test_a_fully_transparent_reference_is_refused(pair):
+    src, ref = pair
+    clear = np.dstack([ref, np.zeros(ref.shape[:2], np.uint8)])  # it gave a near-black photo
+    with pytest.raises(ValueError, match="reference: every pixel is fully transparent"):
+        transfer(src, clear, "mkl")
+
+
 def test_transparent_pixels_do_not_count_in_reference(pair):
     src, ref = pair
     junk = np.zeros_like(ref)

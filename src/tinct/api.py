@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, colorize_auto
+from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, check_look, colorize_auto
 
 
 def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.ndarray | None = None,
@@ -52,6 +52,7 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
     >>> rgb.shape, rgb.dtype
     ((512, 512, 3), dtype('uint8'))
     """
+    check_look(temperature, saturation)  # before the network runs
     if hints or reference is not None:
         from tinct.guide import colorize_guided
 

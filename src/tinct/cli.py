@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tinct import __version__
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, MAX_TEMPERATURE, ColourInputWarning, onnx_available
+from tinct.colorizer import (
+    DEFAULT_SIZE,
+    DEFAULT_TEMPERATURE,
+    MAX_TEMPERATURE,
+    ColourInputWarning,
+    check_look,
+    onnx_available,
+)
 from tinct.io import ImageError, atomic_write
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
@@ -139,10 +146,10 @@ def _read_kwargs(args: argparse.Namespace) -> dict:
 
 def _check_look(temperature: float, saturation: float = 1.0) -> None:
     """--temperature and --saturation, before any photo is read (NaN fails both)."""
-    if not 0 < temperature <= MAX_TEMPERATURE:
-        raise CliError(f"--temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
-    if not saturation >= 0:
-        raise CliError(f"--saturation must be >= 0, got {saturation}")
+    try:
+        check_look(temperature, saturation)
+    except ValueError as exc:
+        raise CliError(f"--{exc}") from exc
 
 
 # ---------------------------------------------------------------- colorize

@@ -28,6 +28,7 @@ DEFAULT_TEMPERATURE = 1.25
 # Above 1 the annealed mean hedges more; as T grows it tends to the mean of all bins, a uniform
 # salmon tint (ab ~ (16, 6)), so the accepted range stops at 2 (still about as colourful as T = 1).
 MAX_TEMPERATURE = 2.0
+FLOAT_MAX = 1.5  # float input above this is not a 0-1 image (slight overshoot is clipped)
 # levels=True (`--levels`, for faded scans): the network sees L mapped so that its 0.5th and
 # 99.5th percentiles land on 3 and 95, the median levels of the training holdout's photos; the
 # output keeps the photo's own L. On the holdout made faded (L' = 15 + 0.7 L) it lifts rebalanced
@@ -68,10 +69,15 @@ def prepare(image: np.ndarray) -> Prepared:
         img = img[..., None]
     if img.ndim != 3 or img.shape[-1] not in (1, 2, 3, 4) or min(img.shape[:2]) < 1:
         raise ValueError(f"image must be (H, W) or (H, W, 1|2|3|4), got shape {np.shape(image)}")
-    if not (np.issubdtype(img.dtype, np.integer) or np.issubdtype(img.dtype, np.floating)):
-        raise ValueError(f"image dtype must be integer or float, got {img.dtype}")
-    if np.issubdtype(img.dtype, np.floating) and not np.isfinite(img).all():
-        raise ValueError("image contains NaN or infinite values")
+    if img.dtype not in (np.uint8, np.uint16) and not np.issubdtype(img.dtype, np.floating):
+        # the result comes back in the input's dtype, and int64/int8/uint32 have no agreed white
+        raise ValueError(f"image dtype must be uint8, uint16 or float (0-1), got {img.dtype}")
+    if np.issubdtype(img.dtype, np.floating):
+        if not np.isfinite(img).all():
+            raise ValueError("image contains NaN or infinite values")
+        if img.size and float(img.max()) > FLOAT_MAX:  # a 0-255 photo as floats would come out white
+            raise ValueError(f"float images are 0-1, this one reaches {float(img.max()):.4g} "
+                             "(a 0-255 photo? divide it by 255)")
     alpha = img[..., -1] if img.shape[-1] in (2, 4) else None
     channels = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
     light = np.empty(img.shape[:2], np.float32)
@@ -199,11 +205,18 @@ def light_at(light: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return resize_plane(light, shape, resample="box")
 
 
+def check_look(temperature: float, saturation: float = 1.0) -> None:
+    """Raise ValueError unless 0 < temperature <= MAX_TEMPERATURE and 0 <= saturation < inf (NaN fails)."""
+    if not 0 < temperature <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature must be in (0, {MAX_TEMPERATURE:g}], got {temperature}")
+    if not 0 <= saturation < np.inf:
+        raise ValueError(f"saturation must be a finite number >= 0, got {saturation}")
+
+
 def decode_ab(logits: np.ndarray, light_lo: np.ndarray, *, temperature: float = DEFAULT_TEMPERATURE,
               saturation: float = 1.0) -> np.ndarray:
     """Annealed-mean ab on the logits' grid, scaled by ``saturation``, clipped to sRGB."""
-    if saturation < 0:
-        raise ValueError(f"saturation must be >= 0, got {saturation}")
+    check_look(temperature, saturation)
     ab = annealed_mean(logits, temperature=temperature, axis=0) * saturation
     lab = clip_ab_to_gamut(np.concatenate([light_lo[..., None], ab], axis=-1))
     return lab[..., 1:]

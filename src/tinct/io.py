@@ -703,6 +703,8 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4))) or 0 in image.shape:
         raise ValueError(f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
     if np.issubdtype(image.dtype, np.floating):
+        if not np.isfinite(image).all():  # NaN would be written as black without a word
+            raise ValueError("image contains NaN or infinite values")
         return from_float(image, np.uint8)
     if image.dtype.kind != "u" or image.dtype.itemsize > 2:
         raise ValueError(f"image must be uint8, uint16 or float, got {image.dtype}")

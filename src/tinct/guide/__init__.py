@@ -90,6 +90,8 @@ class GuidedSession:
     def check_hints(self, hints: Sequence[Hint]) -> None:
         h, w = self.prep.light.shape
         for hi in hints:
+            if not isinstance(hi, Hint):
+                raise TypeError(f"hints must be tinct.Hint(x, y, rgb, radius) objects, got {hi!r}")
             if not (0 <= hi.x < w and 0 <= hi.y < h):
                 raise ValueError(f"hint at ({hi.x:g}, {hi.y:g}) is outside the {w}x{h} photo")
 

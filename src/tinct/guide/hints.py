@@ -27,7 +27,9 @@ _HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
 
 @dataclass(frozen=True)
 class Hint:
-    """A colour the result must take at pixel (x, y), over a disc of ``radius`` pixels."""
+    """A colour the result must take at pixel (x, y), over a disc of ``radius`` pixels.
+
+    ``rgb`` is (r, g, b) in 0-255 or a ``"#RRGGBB"`` string."""
 
     x: float
     y: float
@@ -35,6 +37,12 @@ class Hint:
     radius: float = 0.0
 
     def __post_init__(self) -> None:
+        for name in ("x", "y", "radius"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"hint {name} must be a number, got {value!r}")
+        if isinstance(self.rgb, str):  # "#RRGGBB", as the CLI and the web API take it
+            object.__setattr__(self, "rgb", parse_color(self.rgb))
         if len(self.rgb) != 3 or any(not 0 <= int(c) <= 255 for c in self.rgb):
             raise ValueError(f"hint colour must be three values in 0-255, got {self.rgb}")
         if self.radius < 0:
