@@ -74,7 +74,7 @@ def test_bad_arrays_raise(bad):
     (np.full((8, 8), 7, np.int64), "dtype must be uint8, uint16 or float"),  # came back as int64 garbage
     ([[0, 1], [2, 3]], "dtype must be uint8, uint16 or float"),               # a list is int64 too
     (np.full((8, 8), 7, np.uint32), "dtype must be uint8, uint16 or float"),
-    (np.full((8, 8), 120.0), "float images are 0-1, this one reaches 120"),   # came back white
+    (np.full((8, 8), 120.0), "image: float images are 0-1, this one reaches 120"),  # came back white
 ])
 def test_inputs_that_would_give_garbage_are_refused(bad, says):
     with pytest.raises(ValueError, match=says):

@@ -120,11 +120,12 @@ def test_alpha_untouched_and_transparent_pixels_ignored(pair, method):
     assert np.array_equal(transfer(rgbaf, ref, method)[..., 3], rgbaf[..., 3])
 
 
-def test_a_fully_transparent_reference_is_refused(pair):
+def test_a_0_255_photo_held_as_floats_is_refused(pair):
     src, ref = pair
-    clear = np.dstack([ref, np.zeros(ref.shape[:2], np.uint8)])  # it gave a near-black photo
-    with pytest.raises(ValueError, match="reference: every pixel is fully transparent"):
-        transfer(src, clear, "mkl")
+    with pytest.raises(ValueError, match="source: float images are 0-1, this one reaches 255"):
+        transfer(src.astype(np.float32), ref, "mkl")  # it came back clipped, nearly white
+    with pytest.raises(ValueError, match="reference: float images are 0-1"):
+        transfer(src, ref.astype(np.float64), "hm")
 
 
 def test_transparent_pixels_do_not_count_in_reference(pair):

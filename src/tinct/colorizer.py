@@ -16,6 +16,7 @@ import numpy as np
 from tinct.color.gamut import annealed_mean, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_gray_l
 from tinct.color.upsample import UPSAMPLE_RADIUS, GuidedRows, guided_coefficients, resize_plane
+from tinct.io import check_unit_float
 
 STRIDE = 4  # the network predicts one ab distribution per 4 x 4 working pixels
 ROWS = 256  # full-resolution rows per block: memory stays bounded for any photo size
@@ -28,7 +29,6 @@ DEFAULT_TEMPERATURE = 1.25
 # Above 1 the annealed mean hedges more; as T grows it tends to the mean of all bins, a uniform
 # salmon tint (ab ~ (16, 6)), so the accepted range stops at 2 (still about as colourful as T = 1).
 MAX_TEMPERATURE = 2.0
-FLOAT_MAX = 1.5  # float input above this is not a 0-1 image (slight overshoot is clipped)
 # levels=True (`--levels`, for faded scans): the network sees L mapped so that its 0.5th and
 # 99.5th percentiles land on 3 and 95, the median levels of the training holdout's photos; the
 # output keeps the photo's own L. On the holdout made faded (L' = 15 + 0.7 L) it lifts rebalanced
@@ -75,9 +75,7 @@ def prepare(image: np.ndarray) -> Prepared:
     if np.issubdtype(img.dtype, np.floating):
         if not np.isfinite(img).all():
             raise ValueError("image contains NaN or infinite values")
-        if img.size and float(img.max()) > FLOAT_MAX:  # a 0-255 photo as floats would come out white
-            raise ValueError(f"float images are 0-1, this one reaches {float(img.max()):.4g} "
-                             "(a 0-255 photo? divide it by 255)")
+        check_unit_float(img)
     alpha = img[..., -1] if img.shape[-1] in (2, 4) else None
     channels = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
     light = np.empty(img.shape[:2], np.float32)

@@ -213,6 +213,17 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 # dtype round trips
 
 
+FLOAT_MAX = 1.5  # float input above this is not a 0-1 image (a slight overshoot is clipped)
+
+
+def check_unit_float(image: np.ndarray, name: str = "image") -> None:
+    """Raise ValueError when a float image is far above 1: a 0-255 photo held as floats, which
+    would otherwise be clipped to white without a word."""
+    if image.dtype.kind == "f" and image.size and (top := float(np.max(image))) > FLOAT_MAX:
+        raise ValueError(f"{name}: float images are 0-1, this one reaches {top:.4g} "
+                         "(a 0-255 photo? divide it by 255)")
+
+
 def to_float(image: np.ndarray, dtype: type = np.float32) -> np.ndarray:
     """Scale an image to floats: integers by their dtype's maximum, floats unchanged.
 

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinct.io import check_unit_float
+
 CHUNK = 1 << 20  # pixels per chunk for chunked passes (12 MB of float32 RGB)
 FLOAT_BINS = 1 << 16  # histogram resolution for per-channel CDFs of float data
 _U8_DENSE = 1 << 21  # at or above this many pixels, uint8 unique colours use a dense 2^24 bincount
@@ -36,6 +38,7 @@ def check_image(image: object, name: str) -> tuple[np.ndarray, np.ndarray | None
     rgb = arr[..., :3]
     if arr.dtype.kind == "f" and not np.isfinite(rgb).all():
         raise ValueError(f"{name} contains NaN or infinite values")
+    check_unit_float(rgb, name)
     return rgb, (arr[..., 3] if arr.shape[2] == 4 else None)
 
 

@@ -104,9 +104,7 @@ class Palette:
         """
         rgb, alpha = check_image(image, "reference")
         valid = None
-        if alpha is not None and not (alpha > 0).any():
-            raise ValueError("reference: every pixel is fully transparent, so it has no colours to take")
-        if alpha is not None and not (alpha > 0).all():
+        if alpha is not None and (alpha > 0).any() and not (alpha > 0).all():
             valid = alpha > 0
         colors = color_set(rgb, valid)
         rng = np.random.default_rng(seed)
