@@ -270,6 +270,8 @@ def test_bad_hints_and_parameters_are_422_with_a_message(client, ids):
         assert words in r.json()["detail"], (extra, r.json())
     r = client.post("/api/colorize", data={})
     assert r.status_code == 422 and "photo" in r.json()["detail"]
+    r = client.post("/api/colorize", json={"id": ids["camera"]})  # a JSON body: the answer says what is wanted
+    assert r.status_code == 422 and "multipart/form-data fields (not a JSON body)" in r.json()["detail"]
 
 
 # ----------------------------------------------------------------------------- results

@@ -644,7 +644,8 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         if uid:
             return state.upload(uid.strip())
         if required:
-            raise HTTPException(422, detail=f"give an uploaded {what} id ({what}_id / id) or a {what} file")
+            raise HTTPException(422, detail=f"give an uploaded {what} id ({what}_id / id) or a {what} file, "
+                                            "as multipart/form-data fields (not a JSON body)")
         return None
 
     def image_response(body: bytes | Path, fmt: str, headers: dict[str, str]) -> Response:
