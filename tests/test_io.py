@@ -716,6 +716,9 @@ def test_find_images_reads_txt_lists(tmp_path):
     (tmp_path / "notes.txt").write_text("remember the milk\nhello world\n")
     with pytest.raises(ValueError, match=r"notes.txt: .* no line of it names an existing file or folder \(2 tried"):
         list(find_images([tmp_path / "notes.txt"]))
+    (tmp_path / "elsewhere.txt").write_text("/no/such/machine/a.jpg\n")  # absolute paths from another machine
+    with pytest.raises(ValueError, match=r"elsewhere.txt: .* \(1 tried, the first: /no/such/machine/a.jpg\)"):
+        list(find_images([tmp_path / "elsewhere.txt"]))
 
 
 def test_concurrent_reads_leave_the_warning_filters_as_they_were(tmp_path):

@@ -186,14 +186,14 @@ def _read_list(path: Path) -> list[Path]:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable list of photos (one path per line): {exc}") from exc
-    lines = (line.strip() for line in text.splitlines())
-    listed = [path.parent / line for line in lines if line and not line.startswith("#")]
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if line and not line.startswith("#")]
+    listed = [path.parent / line for line in lines]
     # a list with a few missing photos is a batch with a few bad files; one naming no file at
     # all is most likely not a list (notes.txt given by mistake)
     if listed and not any(p.exists() for p in listed):
         raise ValueError(f"{path}: a .txt input is read as a list of photos, one path per line, but no "
-                         f"line of it names an existing file or folder ({len(listed)} tried, the first: "
-                         f"{listed[0].relative_to(path.parent)!s})")
+                         f"line of it names an existing file or folder ({len(listed)} tried, the first: {lines[0]})")
     return listed
 
 
