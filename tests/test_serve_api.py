@@ -262,6 +262,8 @@ def test_bad_hints_and_parameters_are_422_with_a_message(client, ids):
         ({"temperature": 0}, "temperature"),
         ({"temperature": 2.5}, "temperature"),
         ({"saturation": -1}, "saturation"),
+        ({"temperature": "nan"}, "temperature: Input should be a finite number"),  # it said "<= 2"
+        ({"saturation": "inf"}, "saturation: Input should be a finite number"),
         ({"format": "gif"}, "format"),
     ]
     for extra, words in cases:
