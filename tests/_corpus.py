@@ -72,6 +72,20 @@ def make_truncated_png(p: Path) -> Path:
     return p
 
 
+def make_zero_size_png(p: Path) -> Path:
+    """A PNG whose header says 0 x 0 pixels (Pillow refuses to open it)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", 0, 0, 8, 0, 0, 0, 0))
+    (p := p / "zero.png").write_bytes(b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b""))
+                                      + chunk(b"IEND", b""))
+    return p
+
+
 def make_text_jpg(p: Path) -> Path:
     (p := p / "notes.jpg").write_text("Shopping list\n- eggs\n- milk\n" * 10)
     return p
@@ -124,6 +138,7 @@ BAD = {
     "zero bytes": (make_zero, "empty file (0 bytes)"),
     "truncated jpeg": (make_truncated_jpeg, "truncated or corrupt image data"),
     "truncated png": (make_truncated_png, "truncated or corrupt image data"),
+    "0 x 0 png": (make_zero_size_png, "corrupt PNG header (the file starts like a PNG but cannot be read)"),
     "text named .jpg": (make_text_jpg, "not an image (looks like text)"),
     "html named .png": (make_html_png, "not an image (looks like HTML text)"),
     "pdf named .tif": (make_pdf_tif, "unsupported image format (a PDF document)"),

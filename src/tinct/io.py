@@ -445,6 +445,9 @@ _SIGNATURES = (
 )
 
 
+_READABLE = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), (b"RIFF", "WebP"))
+
+
 def _sniff(head: bytes) -> str:
     """Say what a file Pillow cannot identify looks like, from its first bytes."""
     if head[4:8] == b"ftyp":
@@ -456,6 +459,9 @@ def _sniff(head: bytes) -> str:
         return "not an image (looks like a video or MP4 file)"
     if head.startswith((b"II*\x00", b"MM\x00*")):
         return "unsupported TIFF variant (Pillow cannot decode it, e.g. planar 16-bit RGB)"
+    for signature, what in _READABLE:  # a format Pillow reads, with a header it cannot: damaged
+        if head.startswith(signature) and (what != "WebP" or head[8:12] == b"WEBP"):
+            return f"corrupt {what} header (the file starts like a {what} but cannot be read)"
     for signature, what in _SIGNATURES:
         if head.startswith(signature):
             return f"unsupported image format ({what})"
