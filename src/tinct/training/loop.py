@@ -31,7 +31,7 @@ import numpy as np
 
 from tinct.io import atomic_write, remove_stale_temps
 from tinct.training import ddp
-from tinct.training.config import TrainConfig
+from tinct.training.config import PRESETS, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,7 @@ def _plot_losses(run: Path) -> None:
 
 
 # Fields a resumed run may change: they affect speed and bookkeeping, not the result.
+MIN_USEFUL_HOLDOUT = 20  # fewer held-out photos than this get a warning
 RESUMABLE_OVERRIDES = frozenset({"threads", "workers", "device", "max_minutes", "log_every", "eval_every",
                                  "checkpoint_every", "max_steps", "patience"})
 
@@ -126,6 +127,9 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     ckpt_path = out / "checkpoint.pt"
     remove_stale_temps(out)  # the half-written checkpoint of a killed run
     state = None
+    if not resume and ckpt_path.exists():  # a second `tinct train` into the folder would replace it
+        raise ValueError(f"{out} already holds a run ({ckpt_path.name}): --resume continues it; give another "
+                         "--out for a new run (or delete the folder)")
     if resume:
         state = load_checkpoint(ckpt_path)
         fixed = [o for o in overrides or [] if o.partition("=")[0].strip() not in RESUMABLE_OVERRIDES]
@@ -139,21 +143,32 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
     on_gpu = dist.device.startswith("cuda")
     if on_gpu:
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick its fastest kernels
-    if dist.main:
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-
     # ---- data: decode once, split by hash, rebalancing weights from the training prior
     t0 = time.time()
     kw = dict(holdout_fraction=cfg.holdout_fraction, load_short=cfg.load_short, min_side=cfg.min_side,
               group_weights=cfg.group_weights, is_holdout=is_holdout, workers=cfg.workers)
     photos = load_photos(data, split="train", **kw)
     holdout = load_photos(data, split="holdout", **kw)
-    if len(photos) < 2 or len(holdout) < 1:
-        raise ValueError(f"{data}: need at least 3 colour photos (found {len(photos)} train, "
-                         f"{len(holdout)} holdout; skipped {photos.skipped | holdout.skipped})")
     skipped = {k: photos.skipped[k] + holdout.skipped[k] for k in photos.skipped}
+    if len(photos) < 2 or len(holdout) < 1:
+        raise ValueError(f"{data}: need at least 2 training photos and 1 held-out photo (found {len(photos)} "
+                         f"and {len(holdout)}; skipped {skipped}); more colour photos, or a larger "
+                         "holdout_fraction for a small folder")
     log.info("data: %d train, %d holdout photos in %.0fs; skipped %s", len(photos), len(holdout),
              time.time() - t0, skipped)
+    if len(holdout) < MIN_USEFUL_HOLDOUT:
+        log.warning("only %d held-out photos: early stopping and `tinct evaluate RUN/holdout.txt` on so few are "
+                    "mostly chance; --set holdout_fraction=%.2f would hold out ~%d", len(holdout),
+                    min(0.5, MIN_USEFUL_HOLDOUT / (len(photos) + len(holdout))), MIN_USEFUL_HOLDOUT)
+    groups = {Path(p).relative_to(data).parts[0] for p in photos.paths + holdout.paths
+              if len(Path(p).relative_to(data).parts) > 1}
+    # a typo would silently weigh nothing (the presets' groups are ../shared/data's, not a user's)
+    preset_groups = {g for preset in PRESETS.values() for g in preset.get("group_weights", {})}
+    if unknown := sorted(set(cfg.group_weights) - groups - preset_groups):
+        log.warning("group_weights names %s, not a folder of %s (its groups: %s)", unknown, data,
+                    ", ".join(sorted(groups)) or "none: the photos are not in subfolders")
+    if dist.main:  # written once the data is known to be usable: a failed start leaves the old one
+        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
     if dist.main:  # the photos to score the run's network on: `tinct evaluate RUN/holdout.txt`
         listed, held = "".join(f"{Path(p).resolve()}\n" for p in holdout.paths), out / "holdout.txt"
         if held.is_file() and held.read_text() != listed:
