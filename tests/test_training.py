@@ -123,7 +123,9 @@ def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
         assert main(["evaluate", str(listed), "-m", "gray", "-m", "mean-colour", "--size", "64", "--no-semantic",
                      "--quiet", "--json", str(tmp_path / "ev.json")]) == 0
         assert json.loads((tmp_path / "ev.json").read_text())["config"]["photos"] == n
-    # the same run in two halves: stop at step 3, resume to 6 -> identical weights
+    # the same run in two halves: stop at step 3, resume to 6 -> identical weights. (Steps 0-2 are warmup
+    # and the cosine's first step, where 3- and 6-step schedules agree; raising max_steps later in a run
+    # stretches the schedule and changes the weights, as docs/training.md says.)
     assert main([*common, "--out", str(split), "--set", "max_steps=3"]) == 0
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "max_steps=6", "--quiet"]) == 0
     a, b = _weights(straight / "checkpoint.pt"), _weights(split / "checkpoint.pt")
