@@ -78,6 +78,10 @@ def test_folds_train_k_runs_and_summarise(tiny_data, tmp_path, capsys):
     before = (run / "fold-0" / "metrics.jsonl").read_text()
     assert main(["train", str(tiny_data), "--out", str(run), "--folds", "2", "--resume", "--quiet"]) == 0
     assert (run / "fold-0" / "metrics.jsonl").read_text() == before
+    # ... and extends them when asked for more steps (they were kept as "finished" before)
+    assert main(["train", str(tiny_data), "--out", str(run), "--folds", "2", "--resume", "--set", "max_steps=8",
+                 "--quiet"]) == 0
+    assert all(json.loads((run / f"fold-{i}" / "summary.json").read_text())["step"] == 8 for i in range(2))
     assert main(["train", str(tiny_data), "--out", str(run), "--folds", "1", "--quiet"]) == 2
 
 

@@ -41,20 +41,36 @@ def best_eval(run: Path) -> dict[str, float]:
     return {"step": best["step"], **{k: best[k] for k in CV_METRICS}}
 
 
+def _finished(run: Path, overrides: list[str] | None) -> bool:
+    """A fold to keep on --resume: it stopped early, or ran to the max_steps asked now. One
+    stopped by a signal or a time budget, or asked for more steps, continues."""
+    if not (run / "summary.json").exists():
+        return False
+    summary = json.loads((run / "summary.json").read_text())
+    why = str(summary.get("stopped", ""))
+    if why.startswith("early stop"):
+        return True
+    if why != "max_steps":
+        return False
+    own = TrainConfig(**json.loads((run / "config.json").read_text()))
+    return summary["step"] >= own.with_overrides(overrides or []).max_steps
+
+
 def cross_validate(data: Path, out: Path, cfg: TrainConfig, k: int, *, resume: bool = False,
                    progress: bool = True, overrides: list[str] | None = None) -> dict:
     """Train ``k`` runs into ``out/fold-i/``, each holding out fold ``i``; summarise the metrics.
 
     ``cfg.holdout_fraction`` is not used: fold ``i`` is the holdout of run ``i``. With
-    ``resume`` a finished fold (its ``summary.json`` exists) is kept and an interrupted one
-    continues from its checkpoint. Returns the dict written to ``out/cv_summary.json``.
+    ``resume`` a finished fold is kept, and one interrupted (a signal, a time budget) or asked for
+    more steps (``--set max_steps=``) continues from its checkpoint. Returns the dict written to
+    ``out/cv_summary.json``.
     """
     if k < 2:
         raise ValueError(f"--folds needs at least 2 folds, got {k}")
     out.mkdir(parents=True, exist_ok=True)
     for i in range(k):
         run = out / f"fold-{i}"
-        if resume and (run / "summary.json").exists():
+        if resume and _finished(run, overrides):
             log.info("fold %d/%d: already finished, kept", i + 1, k)
             continue
         log.info("fold %d/%d: holding out fold %d", i + 1, k, i)
