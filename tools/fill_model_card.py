@@ -294,6 +294,10 @@ gray input | tinct | original.
   painted walls): the annealed mean of an uncertain distribution is a muted colour. Hints fix it.
 - Wrong but plausible colours on man-made objects; occasional colour blotches on large uniform
   areas (sky or road tinted by the wrong neighbour).
+- A whole-photo cast when one colour dominates the scene's likely objects: a magenta-pink wash
+  over white walls, snow and faces in a photo of people in red jackets beside a red bobsled
+  (val/openimages_nips17/01fa4be27dd11b5d, found by a reviewer; mean a* +10). Hints only help
+  near them: a gray hint on the wall takes the wall's a* from 8.2 to 6.1, the photo's from 10.0 to 9.6.
 - A pale yellow-khaki cast on snow, overcast sky and some grass, strongest from the Lite2 network
   (seen side by side on val photos); lowering `--temperature` makes colours bolder, not truer.
 - Trained on ~8k photos (a few CPU-hours at 128² crops, or minutes of one GPU at 192²): far less
