@@ -16,7 +16,7 @@ import numpy as np
 from tinct.color.gamut import annealed_mean, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_gray_l
 from tinct.color.upsample import UPSAMPLE_RADIUS, GuidedRows, guided_coefficients, resize_plane
-from tinct.io import check_unit_float
+from tinct.io import check_float_values
 
 STRIDE = 4  # the network predicts one ab distribution per 4 x 4 working pixels
 ROWS = 256  # full-resolution rows per block: memory stays bounded for any photo size
@@ -72,10 +72,7 @@ def prepare(image: np.ndarray) -> Prepared:
     if img.dtype not in (np.uint8, np.uint16) and not np.issubdtype(img.dtype, np.floating):
         # the result comes back in the input's dtype, and int64/int8/uint32 have no agreed white
         raise ValueError(f"image dtype must be uint8, uint16 or float (0-1), got {img.dtype}")
-    if np.issubdtype(img.dtype, np.floating):
-        if not np.isfinite(img).all():
-            raise ValueError("image contains NaN or infinite values")
-        check_unit_float(img)
+    check_float_values(img)
     alpha = img[..., -1] if img.shape[-1] in (2, 4) else None
     channels = img[..., :3] if img.shape[-1] >= 3 else img[..., :1]
     light = np.empty(img.shape[:2], np.float32)

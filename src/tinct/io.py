@@ -216,10 +216,15 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
 FLOAT_MAX = 1.5  # float input above this is not a 0-1 image (a slight overshoot is clipped)
 
 
-def check_unit_float(image: np.ndarray, name: str = "image") -> None:
-    """Raise ValueError when a float image is far above 1: a 0-255 photo held as floats, which
-    would otherwise be clipped to white without a word."""
-    if image.dtype.kind == "f" and image.size and (top := float(np.max(image))) > FLOAT_MAX:
+def check_float_values(image: np.ndarray, name: str = "image", *, unit: bool = True) -> None:
+    """For a float image, raise ValueError on NaN or infinite values (they would come out black),
+    and with ``unit`` when it is far above 1: a 0-255 photo held as floats, which would otherwise
+    be clipped to white without a word. Integer images pass."""
+    if image.dtype.kind != "f":
+        return
+    if not np.isfinite(image).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if unit and image.size and (top := float(np.max(image))) > FLOAT_MAX:
         raise ValueError(f"{name}: float images are 0-1, this one reaches {top:.4g} "
                          "(a 0-255 photo? divide it by 255)")
 
@@ -720,8 +725,7 @@ def _check_image(image: np.ndarray) -> np.ndarray:
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[-1] in (3, 4))) or 0 in image.shape:
         raise ValueError(f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
     if np.issubdtype(image.dtype, np.floating):
-        if not np.isfinite(image).all():  # NaN would be written as black without a word
-            raise ValueError("image contains NaN or infinite values")
+        check_float_values(image, unit=False)  # floats are clipped to 0-1 here, as documented
         return from_float(image, np.uint8)
     if image.dtype.kind != "u" or image.dtype.itemsize > 2:
         raise ValueError(f"image must be uint8, uint16 or float, got {image.dtype}")

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinct.io import check_unit_float
+from tinct.io import check_float_values
 
 CHUNK = 1 << 20  # pixels per chunk for chunked passes (12 MB of float32 RGB)
 FLOAT_BINS = 1 << 16  # histogram resolution for per-channel CDFs of float data
@@ -36,9 +36,7 @@ def check_image(image: object, name: str) -> tuple[np.ndarray, np.ndarray | None
     if arr.dtype not in _INT_MAX and arr.dtype.kind != "f":
         raise ValueError(f"{name} must be uint8, uint16 or float, got dtype {arr.dtype}")
     rgb = arr[..., :3]
-    if arr.dtype.kind == "f" and not np.isfinite(rgb).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    check_unit_float(rgb, name)
+    check_float_values(rgb, name)
     return rgb, (arr[..., 3] if arr.shape[2] == 4 else None)
 
 
