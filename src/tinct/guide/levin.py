@@ -10,8 +10,8 @@ lightness variance in 3 x 3 windows (Levin et al.'s choice) with a floor and a c
 edges stop the colour and texture does not. The affinities read the lightness after a 5 x 5
 median filter: thin dark lines (shingles, planks, grain, a print's scratches) would otherwise
 cut a wall into strips that a hint cannot cross, while an object's outline survives the median
-(a structure 3 grid pixels wide or more, 1.5% of the grid's short side). ``lam`` is large at hint pixels (near-hard
-constraints) and small elsewhere, where ``t`` is the network's prediction (a soft data
+(a structure 3 grid pixels wide or more, 1.5% of the grid's short side). ``lam`` is large at
+hint pixels (near-hard constraints) and small elsewhere, where ``t`` is the network's prediction (a soft data
 term). We solve for the change ``d = u - t`` (hint colour minus prediction at hints,
 0 as the data target elsewhere), so smoothness acts on the edit, not on the prediction.
 The normal equations ``(Lap + diag(lam)) d = lam * (hint - t)`` form a sparse symmetric

@@ -80,6 +80,12 @@ def fold_of(path: Path, k: int) -> int:
     return min(k - 1, int(_unit_hash(path) * k))
 
 
+def group_of(path: str | Path, root: Path) -> str:
+    """A photo's group: its first folder under ``root`` ("" for a photo directly in ``root``)."""
+    rel = Path(path).relative_to(root).parts
+    return rel[0] if len(rel) > 1 else ""
+
+
 def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: int, min_side: int,
                 group_weights: dict[str, float] | None = None,
                 is_holdout: Callable[[Path], bool] | None = None, workers: int = 0) -> PhotoSet:
@@ -128,11 +134,9 @@ def load_photos(root: Path, *, split: str, holdout_fraction: float, load_short: 
             if isinstance(got, str):
                 skipped[got] += 1
                 continue
-            rel = path.relative_to(root).parts
-            group = rel[0] if len(rel) > 1 else ""
             images.append(got)
             paths.append(str(path))
-            weights.append((group_weights or {}).get(group, 1.0))
+            weights.append((group_weights or {}).get(group_of(path, root), 1.0))
     w = np.asarray(weights, np.float64)
     return PhotoSet(images, paths, w / w.sum() if len(w) else w, skipped)
 
@@ -266,5 +270,5 @@ def ab_prior_counts(photos: PhotoSet, *, pixels_per_photo: int = 256, seed: int 
     return counts
 
 
-__all__ = ["PhotoSet", "load_photos", "split_of", "fold_of", "random_crop", "center_crop", "make_batch",
+__all__ = ["PhotoSet", "group_of", "load_photos", "split_of", "fold_of", "random_crop", "center_crop", "make_batch",
            "Batch", "training_batch", "batch_stream", "ab_prior_counts"]

@@ -117,7 +117,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
 
     from tinct.color.gamut import ab_bins, annealed_mean, rebalance_weights
     from tinct.models.colornet import ColorNet, ColorNetConfig, build_network
-    from tinct.training.data import ab_prior_counts, batch_stream, center_crop, load_photos, make_batch
+    from tinct.training.data import ab_prior_counts, batch_stream, center_crop, group_of, load_photos, make_batch
     from tinct.training.loss import rebalanced_soft_ce
 
     dist = ddp.init()  # one process unless started by torchrun
@@ -160,16 +160,16 @@ def train(data: Path, out: Path, cfg: TrainConfig, *, resume: bool = False, prog
         log.warning("only %d held-out photos: early stopping and `tinct evaluate RUN/holdout.txt` on so few are "
                     "mostly chance; --set holdout_fraction=%.2f would hold out ~%d", len(holdout),
                     min(0.5, MIN_USEFUL_HOLDOUT / (len(photos) + len(holdout))), MIN_USEFUL_HOLDOUT)
-    groups = {Path(p).relative_to(data).parts[0] for p in photos.paths + holdout.paths
-              if len(Path(p).relative_to(data).parts) > 1}
+    groups = {group_of(p, data) for p in photos.paths + holdout.paths} - {""}
     # a typo would silently weigh nothing (the presets' groups are ../shared/data's, not a user's)
     preset_groups = {g for preset in PRESETS.values() for g in preset.get("group_weights", {})}
     if unknown := sorted(set(cfg.group_weights) - groups - preset_groups):
         log.warning("group_weights names %s, not a folder of %s (its groups: %s)", unknown, data,
                     ", ".join(sorted(groups)) or "none: the photos are not in subfolders")
-    if dist.main:  # written once the data is known to be usable: a failed start leaves the old one
+    if dist.main:
+        # written once the data is known to be usable: a failed start leaves the old one
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
-    if dist.main:  # the photos to score the run's network on: `tinct evaluate RUN/holdout.txt`
+        # the photos to score the run's network on: `tinct evaluate RUN/holdout.txt`
         listed, held = "".join(f"{Path(p).resolve()}\n" for p in holdout.paths), out / "holdout.txt"
         if held.is_file() and held.read_text() != listed:
             log.warning("%s: this session holds out other photos than the last (other data?); the list now "
