@@ -130,6 +130,15 @@ def test_smoke_run_then_exact_resume(tiny_data, tmp_path):
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "max_steps=6", "--quiet"]) == 0
     a, b = _weights(straight / "checkpoint.pt"), _weights(split / "checkpoint.pt")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    # the stricter case: the same max_steps throughout, stopped after its first step (by a time budget,
+    # as a signal would) and resumed: the optimizer, the data order and the schedule all carry over
+    budget = tmp_path / "budget"
+    assert main([*common, "--out", str(budget), "--set", "max_minutes=0.000001"]) == 0
+    assert json.loads((budget / "summary.json").read_text())["step"] == 1
+    assert main(["train", str(tiny_data), "--out", str(budget), "--resume", "--set", "max_minutes=0", "--quiet"]) == 0
+    assert json.loads((budget / "summary.json").read_text())["step"] == 6
+    c = _weights(budget / "checkpoint.pt")
+    assert all(torch.equal(a[k], c[k]) for k in a)
     # a resumed run may not change what it learns
     assert main(["train", str(tiny_data), "--out", str(split), "--resume", "--set", "lr=1"]) == 2
     # the same command again without --resume would replace the run: refused, nothing touched
