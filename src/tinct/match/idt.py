@@ -12,7 +12,17 @@ iterations all marginals along all directions agree (the full distributions matc
 fitted on a random sample of source pixels (``sample_size``) against the reference palette's pixel
 sample and stored (rotation plus one monotone piecewise-linear 1-D map per axis), then applied to
 every pixel: pixels outside a 1-D map's range are shifted like its end point, so the map is
-continuous and defined everywhere. Grain amplification is cured by ``regrain`` [2]_.
+continuous and defined everywhere.
+
+The fitted sample is dithered by Gaussian noise of :data:`BANDWIDTH` (two 8-bit levels, about
+the size of JPEG's noise in smooth areas): a kernel density estimate of the source instead of its
+raw pixels. Without it a smooth area (a gray sky) is a spike a few levels wide that an exact match
+must spread over the reference's whole range, so the 1-D maps get very steep and JPEG block noise
+comes out as coloured blotches. With it a map cannot vary much faster than the photo's colours can
+be told apart: on a storm sky recoloured from a red flower (Debian wallpapers), fine chroma noise
+fell from 4.1 to 2.5 times the source's and the blotches are gone, while the sliced Wasserstein
+distance to the reference rose from 0.43 to 0.62 Lab units (on a flat sunset sky: noise 6.9 ->
+5.9, distance 0.67 -> 0.80). Remaining grain amplification is cured by ``regrain`` [2]_.
 
 References
 ----------
@@ -28,11 +38,12 @@ import numpy as np
 
 from tinct.match._core import ColorMap, ColorSet, mix3, rotation
 
-__all__ = ["fit", "SlicedMap", "Map1D", "match_1d"]
+__all__ = ["fit", "SlicedMap", "Map1D", "match_1d", "dithered_sample", "BANDWIDTH"]
 
 BINS = 300
 ITERATIONS = 12
 SAMPLE_SIZE = 100_000
+BANDWIDTH = 2 / 255  # dithering of the fitted source sample, in RGB units (see the module docstring)
 
 
 class Map1D:
@@ -125,10 +136,17 @@ def match_1d(u: np.ndarray, v: np.ndarray, bins: int = BINS) -> Map1D:
     return Map1D(lo, hi, np.interp(cdf(u), *_inverse_knots(cdf(v), edges)))
 
 
+def dithered_sample(colors: ColorSet, n: int, rng: np.random.Generator, bandwidth: float = BANDWIDTH) -> np.ndarray:
+    """(3, n) float32 source pixels plus Gaussian noise of ``bandwidth``: what the maps are fitted on."""
+    x = np.array(colors.sample(n, rng).T, dtype=np.float32, order="C")
+    x += rng.normal(0.0, bandwidth, x.shape).astype(np.float32)
+    return x
+
+
 def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int | None = None,
-        bins: int = BINS, sample_size: int = SAMPLE_SIZE) -> SlicedMap:
-    """Fit IDT on a pixel sample of the source against the palette's pixel sample."""
-    x = np.array(colors.sample(sample_size, rng).T, dtype=np.float32, order="C")  # (3, n)
+        bins: int = BINS, sample_size: int = SAMPLE_SIZE, bandwidth: float = BANDWIDTH) -> SlicedMap:
+    """Fit IDT on a dithered pixel sample of the source against the palette's pixel sample."""
+    x = dithered_sample(colors, sample_size, rng, bandwidth)  # (3, n)
     y = np.array(palette.sample.T, dtype=np.float32, order="C")
     steps = []
     for _ in range(ITERATIONS if iterations is None else iterations):

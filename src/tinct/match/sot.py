@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinct.match._core import ColorSet, mix3, rotation
-from tinct.match.idt import Map1D, SlicedMap
+from tinct.match.idt import BANDWIDTH, Map1D, SlicedMap, dithered_sample
 
 __all__ = ["fit"]
 
@@ -55,9 +55,11 @@ def match_1d(u: np.ndarray, v: np.ndarray, knots: int = KNOTS) -> tuple[np.ndarr
 
 
 def fit(colors: ColorSet, palette, rng: np.random.Generator, *, iterations: int = ITERATIONS,
-        knots: int = KNOTS, step: float = STEP, sample_size: int = SAMPLE_SIZE) -> SlicedMap:
-    """Fit the sliced-OT flow on a pixel sample of the source against the palette's sample."""
-    x = np.array(colors.sample(sample_size, rng).T, dtype=np.float32, order="C")  # (3, n)
+        knots: int = KNOTS, step: float = STEP, sample_size: int = SAMPLE_SIZE,
+        bandwidth: float = BANDWIDTH) -> SlicedMap:
+    """Fit the sliced-OT flow on a dithered pixel sample of the source (as :func:`tinct.match.idt.fit`
+    does, and for the same reason) against the palette's sample."""
+    x = dithered_sample(colors, sample_size, rng, bandwidth)  # (3, n)
     y = np.array(palette.sample.T, dtype=np.float32, order="C")
     steps = []
     d = np.empty_like(x)
