@@ -80,7 +80,7 @@ def test_colorize_with_hints_and_bad_options(album, tmp_path, capsys):
     assert "--temperature must be in (0, 2], got 0" in err and "--temperature must be in (0, 2], got 2.5" in err
 
 
-def test_transfer_file_folder_and_palette(tmp_path, photos):
+def test_transfer_file_folder_and_palette(tmp_path, photos, capsys):
     Image.fromarray(photos["astronaut"][::2, ::2]).save(tmp_path / "a.png")
     Image.fromarray(photos["coffee"]).save(tmp_path / "ref.jpg")
     out = tmp_path / "a_mkl.png"
@@ -96,7 +96,10 @@ def test_transfer_file_folder_and_palette(tmp_path, photos):
     assert main(["transfer", str(folder), str(tmp_path / "ref.jpg"), "-o", str(tmp_path / "tout"),
                  "-m", "hm", "-q"]) == 0
     assert (tmp_path / "tout" / "cat_hm.jpg").exists()
+    capsys.readouterr()
     assert main(["transfer", str(folder), str(tmp_path / "ref.jpg"), "-o", str(tmp_path / "t"), "-m", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown method 'nope'" in err and err.count("hm-mkl-hm") == 1  # the valid methods, listed once
 
 
 def test_evaluate_writes_a_report(tmp_path, photos):

@@ -253,12 +253,12 @@ def _parse_hints(args: argparse.Namespace) -> list:
 def _cmd_transfer(args: argparse.Namespace) -> int:
     from tinct.batch import Job, default_workers, plan_jobs, run_jobs
     from tinct.io import imread, imwrite, is_photo_list
-    from tinct.match import METHODS, Palette, parse_method, transfer
+    from tinct.match import Palette, parse_method, transfer
 
     try:
         parse_method(args.method)
     except ValueError as exc:
-        raise CliError(f"{exc} (methods: {', '.join(METHODS)})") from exc
+        raise CliError(str(exc)) from exc  # the message lists the valid methods
     if not 0 <= args.strength <= 1:
         raise CliError(f"--strength must be in [0, 1], got {args.strength}")
     ref_path = Path(args.reference)
