@@ -294,6 +294,84 @@ def test_result_download_png_and_jpeg(client, ids):
     assert client.get(f"/api/result/{rid}.gif").status_code == 404
 
 
+def test_file_names_in_any_script_colorize_and_download(client, images):
+    """RFC 6266: an ASCII filename for old clients, the real name in filename* (UTF-8, percent-encoded)."""
+    from urllib.parse import unquote
+
+    names = {"Babcia Łucja 1938.png": ("Babcia Łucja 1938-colorized.png", "Babcia _ucja 1938-colorized.png"),
+             "祖母 1952.png": ("祖母 1952-colorized.png", "__ 1952-colorized.png"),
+             "Zo\u0308e.png": ("Zöe-colorized.png", "Zoe-colorized.png"),  # macOS sends decomposed (NFD) names
+             "🎞 wedding.png": ("_ wedding-colorized.png", "_ wedding-colorized.png")}
+    for i, (name, (unicode_name, ascii_name)) in enumerate(names.items()):
+        img = images["astronaut"].copy()
+        img[0, 0] = i  # a file of its own (the same bytes would keep the first name)
+        uid = client.post("/api/upload", files={"photo": (name, encode(img), "image/png")}).json()["id"]
+        r = client.post("/api/colorize", data={"id": uid})
+        assert r.status_code == 200, (name, r.text)
+        got = client.get(f"/api/result/{r.headers['x-tinct-id']}.png", params={"download": 1})
+        assert got.status_code == 200, (name, got.text)
+        disposition = got.headers["content-disposition"]
+        assert disposition.startswith(f'attachment; filename="{ascii_name}"'), disposition
+        if unicode_name != ascii_name:
+            assert unquote(disposition.split("filename*=UTF-8''")[1]) == unicode_name, disposition
+        else:
+            assert "filename*" not in disposition
+
+
+def test_results_on_disk_or_in_memory_are_served_while_the_server_is_busy(tmp_path, files):
+    app = create_app(max_jobs=1, queue=0, temp_dir=tmp_path)
+    state = app.state.tinct
+    with TestClient(app) as client:
+        uid = client.post("/api/upload", files={"photo": ("c.png", files["camera"], "image/png")}).json()["id"]
+        rid = client.post("/api/colorize", data={"id": uid, "response": "json"}).json()["id"]
+        png = client.get(f"/api/result/{rid}.png").content  # now on disk
+        for s in (0.5, 1.5, 2.0, 3.0):  # four newer results push it out of memory
+            client.post("/api/colorize", data={"id": uid, "saturation": s, "response": "json"})
+        assert rid not in state.arrays
+        last = client.post("/api/colorize", data={"id": uid, "saturation": 3.0, "response": "json"}).json()["id"]
+        assert state.jobs.semaphore.acquire(blocking=False)  # a long job holds the only slot
+        try:
+            start = time.perf_counter()
+            r = client.get(f"/api/result/{rid}.png", params={"download": 1})
+            assert r.status_code == 200 and r.content == png  # from disk, not recomputed
+            assert time.perf_counter() - start < 1
+            assert rid not in state.arrays
+            r = client.get(f"/api/result/{last}.png", params={"max": 64})  # in memory: only an encode
+            assert r.status_code == 200 and decode(r.content).shape == (64, 64, 3)
+            assert client.get(f"/api/result/{last}.jpg").status_code == 200
+            assert client.get(f"/api/upload/{uid}/image", params={"max": 64}).status_code == 200  # decoded already
+            r = client.get(f"/api/result/{rid}.jpg")  # neither on disk nor in memory: that is a job
+            assert r.status_code == 503 and int(r.headers["retry-after"]) >= 1
+        finally:
+            state.jobs.semaphore.release()
+        assert client.get(f"/api/result/{rid}.jpg").status_code == 200
+
+
+def test_retry_after_adds_up_the_work_queued_not_an_average_of_tiny_jobs():
+    """Measured: after 30 quick jobs, six 1-s jobs on 2 slots take about 3 s to drain; Retry-After says so."""
+    import asyncio
+
+    from fastapi import HTTPException
+
+    async def scenario() -> tuple[int, float]:
+        jobs = JobLimiter(max_jobs=2, queue=4)
+        await jobs.run(time.sleep, 1.0, label="colorize")  # one network run ...
+        for _ in range(30):
+            await jobs.run(time.sleep, 0.005, label="suggest")  # ... and many quick suggestions
+        queued = [asyncio.create_task(jobs.run(time.sleep, 1.0, label="colorize")) for _ in range(6)]
+        while jobs.running < 2 or jobs.waiting < 4:
+            await asyncio.sleep(0.01)
+        start = time.perf_counter()
+        with pytest.raises(HTTPException) as refused:
+            await jobs.run(time.sleep, 0.005, label="suggest")
+        await asyncio.gather(*queued)
+        return int(refused.value.headers["Retry-After"]), time.perf_counter() - start
+
+    retry_after, drained = asyncio.run(scenario())
+    assert 2.5 < drained < 4.5
+    assert retry_after == pytest.approx(drained, abs=1.2), (retry_after, drained)
+
+
 # ----------------------------------------------------------------------------- transfer
 
 

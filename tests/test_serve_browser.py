@@ -12,6 +12,8 @@ never ``playwright install``).
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import signal
@@ -104,9 +106,12 @@ def photos(tmp_path_factory) -> dict[str, Path]:
     import skimage.data
 
     d = tmp_path_factory.mktemp("photos")
-    out = {"camera": d / "camera.png", "coffee": d / "coffee.jpg", "notes": d / "notes.txt"}
+    out = {"camera": d / "camera.png", "coffee": d / "coffee.jpg", "notes": d / "notes.txt",
+           "babcia": d / "Babcia Łucja 1938.png", "astronaut": d / "astronaut.png"}
     Image.fromarray(skimage.data.camera()).save(out["camera"])
+    Image.fromarray(skimage.data.camera()[:, ::-1]).save(out["babcia"])  # other bytes: an upload of its own
     Image.fromarray(skimage.data.coffee()).save(out["coffee"], quality=90)
+    Image.fromarray(skimage.data.astronaut()[::2, ::2]).save(out["astronaut"])
     out["notes"].write_text("not a photo at all\n" * 20)
     ARTIFACTS.mkdir(exist_ok=True)
     return out
@@ -343,6 +348,245 @@ def test_phone_width_layout(server, browser, photos):
     assert page.text_content("#hint-count") == "1"
     page.screenshot(path=str(ARTIFACTS / "serve-phone-2-result.png"))
     page.screenshot(path=str(ARTIFACTS / "serve-phone-3-full.png"), full_page=True)
+
+    # touch: a vertical swipe on the photo scrolls the page; the knob and a hint still drag
+    cdp = context.new_cdp_session(page)
+
+    def swipe(x0: float, y0: float, x1: float, y1: float) -> None:
+        """A finger from (x0, y0) to (x1, y1), in viewport pixels (real touch events: touch-action applies)."""
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x0, "y": y0}]})
+        for i in range(1, 13):
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+                {"x": x0 + (x1 - x0) * i / 12, "y": y0 + (y1 - y0) * i / 12}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_timeout(300)
+
+    page.evaluate("window.scrollTo(0, 0)")
+    frame = page.locator("#frame").bounding_box()
+    x, y = frame["x"] + frame["width"] * 0.3, frame["y"] + frame["height"] * 0.8
+    swipe(x, y, x, y - 200)
+    assert page.evaluate("window.scrollY") > 100  # the page moved under the finger
+    assert page.text_content("#hint-count") == "1"  # and the swipe added no hint
+    page.evaluate("window.scrollTo(0, 0)")
+    knob = page.locator("#divider-knob").bounding_box()
+    kx, ky = knob["x"] + knob["width"] / 2, knob["y"] + knob["height"] / 2
+    swipe(kx, ky, frame["x"] + frame["width"] * 0.8, ky)
+    assert 70 <= int(page.input_value("#compare")) <= 90
+    marker = page.locator(".marker:not(.marker-pending)").first.bounding_box()
+    before = page.text_content(".hint-pos")
+    n = renders(page)
+    mx, my = marker["x"] + marker["width"] / 2, marker["y"] + marker["height"] / 2
+    swipe(mx, my, mx, my + frame["height"] * 0.3)
+    wait_render(page, n)
+    hx, hy = (int(v) for v in page.text_content(".hint-pos").strip("()").split(","))
+    bx, by = (int(v) for v in before.strip("()").split(","))
+    assert abs(hx - bx) <= 6 and hy - by > 100, (before, hx, hy)
+    assert page.evaluate("window.scrollY") < 20  # dragging the hint did not scroll
+    context.close()
+
+
+# ----------------------------------------------------------------------------- reviewed bugs
+
+
+def open_page(browser, server, **kw):
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True, **kw)
+    page = context.new_page()
+    page.goto(server + "/")
+    page.wait_for_selector("#pick-photo")
+    return context, page
+
+
+def open_photo(page, path: Path) -> None:
+    n = renders(page)
+    page.set_input_files("#photo-input", str(path))
+    wait_render(page, n)
+
+
+def add_hint_with_keyboard(page) -> str:
+    """Tab to the photo, Enter picks the spot, Tab to the first suggestion, Enter adds it; its hex."""
+    page.locator("#frame").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#point-card:not([hidden]) .swatch", timeout=TIMEOUT_MS)
+    first = page.locator(".swatch").first
+    hex_ = first.get_attribute("data-hex")
+    first.focus()
+    n = renders(page)
+    page.keyboard.press("Enter")
+    wait_render(page, n)
+    return hex_
+
+
+def test_a_photo_named_in_any_script_colorizes_and_downloads_under_its_name(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["babcia"])
+    assert page.is_hidden("#error")
+    with page.expect_download() as info:
+        page.click("#download")
+    assert info.value.suggested_filename == "Babcia Łucja 1938-colorized.png"
+    context.close()
+
+
+def test_a_busy_server_is_waited_for_and_images_are_retried(server, browser, photos):
+    """The server's busy answer (503 + Retry-After: 1), eight times in a row for the colorization and
+    twice for the photo's image; the page keeps trying, says it is waiting, and gets there."""
+    context, page = open_page(browser, server)
+    refused = {"colorize": 8, "image": 2}
+
+    def busy(kind):
+        def handle(route):
+            if refused[kind] > 0:
+                refused[kind] -= 1
+                route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json",
+                              body='{"detail": "The server is busy (2 job(s) running, 4 waiting). Try again in 1 s."}')
+            else:
+                route.continue_()
+        return handle
+
+    page.route("**/api/colorize", busy("colorize"))
+    page.route("**/api/upload/*/image?*", busy("image"))
+    page.set_input_files("#photo-input", str(photos["camera"]))
+    poll(page, lambda: "busy" in page.text_content("#status"), "the page to say it waits")
+    assert "trying again" in page.text_content("#status")
+    wait_render(page, 0)
+    assert refused == {"colorize": 0, "image": 0}
+    poll(page, lambda: page.evaluate("() => document.getElementById('before').naturalWidth") == 512, "the photo")
+    assert page.is_hidden("#error")
+    context.close()
+
+
+def test_the_latest_chosen_photo_and_reference_win(server, browser, photos):
+    context, page = open_page(browser, server)
+    held, done = [], []
+    page.on("requestfinished", lambda r: done.append(r))
+    page.on("requestfailed", lambda r: done.append(r))
+
+    def hold_first(route):
+        if not held:
+            held.append(route)  # answered later, after the second choice
+        else:
+            route.continue_()
+
+    def release() -> None:
+        with contextlib.suppress(playwright_api.Error):  # the page may have aborted it
+            held[0].continue_()
+        poll(page, lambda: held[0].request in done, "the first upload to end")
+        page.wait_for_timeout(500)  # time for its reply to be (wrongly) used
+        held.clear()
+
+    page.route("**/api/upload", hold_first)
+    page.set_input_files("#photo-input", str(photos["camera"]))  # slow ...
+    poll(page, lambda: bool(held), "the first upload")
+    page.set_input_files("#photo-input", str(photos["coffee"]))  # ... overtaken
+    wait_render(page, 0)
+    release()
+    assert page.text_content("#size-text") == "600 × 400 pixels"  # coffee, not the camera
+    n = renders(page)
+    page.set_input_files("#ref-input", str(photos["camera"]))
+    poll(page, lambda: bool(held), "the first reference upload")
+    page.set_input_files("#ref-input", str(photos["astronaut"]))
+    wait_render(page, n)
+    release()
+    assert page.text_content("#ref-name") == "astronaut.png"
+    assert page.is_hidden("#error")
+    context.close()
+
+
+def test_a_file_dropped_anywhere_on_the_reference_card_is_the_reference(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["camera"])
+    add_hint_with_keyboard(page)
+    n = renders(page)
+    data = list(photos["coffee"].read_bytes())
+    page.locator("#ref-title").evaluate(  # a real drop event on the card's heading
+        """(node, bytes) => {
+            const dt = new DataTransfer();
+            dt.items.add(new File([new Uint8Array(bytes)], "coffee.jpg", { type: "image/jpeg" }));
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                node.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+            }
+        }""", data)
+    wait_render(page, n)
+    assert page.text_content("#ref-name") == "coffee.jpg"
+    assert page.text_content("#size-text") == "512 × 512 pixels"  # the photo stays ...
+    assert page.text_content("#hint-count") == "1"  # ... and so do its hints
+    context.close()
+
+
+def test_the_download_link_is_inert_until_there_is_a_result(server, browser, photos):
+    context, page = open_page(browser, server)
+    held = []
+    page.route("**/api/colorize", lambda route: route.continue_() if held else held.append(route))  # no result yet
+    page.set_input_files("#photo-input", str(photos["camera"]))
+    poll(page, lambda: bool(held), "the colorization request")
+    link = page.locator("#download")
+    assert link.get_attribute("href") is None and link.get_attribute("download") is None
+    assert link.get_attribute("aria-disabled") == "true" and link.get_attribute("tabindex") == "-1"
+    page.locator("#format").focus()
+    page.keyboard.press("Tab")  # skips the disabled link
+    assert page.evaluate("document.activeElement.id") == "new-photo"
+    held[0].continue_()
+    wait_render(page, 0)
+    assert link.get_attribute("href").endswith(".png?download=1") and link.get_attribute("tabindex") is None
+    context.close()
+
+
+def test_leaving_with_hints_asks_first(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["camera"])
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    with page.expect_event("close", timeout=5000):
+        page.close(run_before_unload=True)  # no hints: nothing to lose, no question
+    assert dialogs == []
+    page = context.new_page()
+    page.goto(server + "/")
+    page.on("dialog", lambda d: (dialogs.append(d.type), d.dismiss()))
+    open_photo(page, photos["camera"])
+    add_hint_with_keyboard(page)
+    page.close(run_before_unload=True)
+    poll(page, lambda: dialogs == ["beforeunload"], "the beforeunload question", 5000)
+    assert not page.is_closed()  # dismissed: the hints stay
+    assert page.text_content("#hint-count") == "1"
+    context.close()
+
+
+def test_picking_a_suggestion_with_enter_keeps_the_focus_on_it(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["camera"])
+    hex_ = add_hint_with_keyboard(page)
+    assert page.text_content("#hint-count") == "1"
+    assert page.evaluate("document.activeElement.className") == "swatch"
+    assert page.evaluate("document.activeElement.dataset.hex") == hex_
+    context.close()
+
+
+def test_restyling_a_colour_photo_recolours_its_own_colours(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["coffee"])
+    assert "Colorized (automatic)" in page.text_content("#status")
+    n = renders(page)
+    page.set_input_files("#ref-input", str(photos["astronaut"]))
+    wait_render(page, n)
+    assert "palette of astronaut.png" in page.text_content("#status")
+    n = renders(page)
+    with page.expect_request(lambda r: r.url.endswith("/api/transfer")):
+        page.check("input[name=ref-mode][value=transfer]")
+    wait_render(page, n)
+    assert "Restyled the photo's own colours after astronaut.png (mkl, 100%)" in page.text_content("#status")
+    page.screenshot(path=str(ARTIFACTS / "serve-desktop-8-restyle-colour-photo.png"))
+    original = np.asarray(Image.open(photos["coffee"]).convert("RGB")).astype(int)
+
+    def shown() -> np.ndarray:
+        rid = page.get_attribute("#frame", "data-result-id")
+        with urllib.request.urlopen(f"{server}/api/result/{rid}.png") as r:
+            return np.asarray(Image.open(io.BytesIO(r.read())).convert("RGB")).astype(int)
+
+    restyled = shown()
+    assert np.abs(restyled - original).mean() > 5  # recoloured ...
+    n = renders(page)
+    page.fill("#strength", "0")
+    wait_render(page, n)
+    assert np.abs(shown() - original).max() <= 3  # ... from the photo's own colours: strength 0 is the photo
     context.close()
 
 

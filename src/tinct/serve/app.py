@@ -41,6 +41,8 @@ import shutil
 import tempfile
 import threading
 import time
+import unicodedata
+import urllib.parse
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
@@ -81,7 +83,13 @@ class JobLimiter:
     ``semaphore`` is a plain :class:`threading.BoundedSemaphore` (a test can hold it); the
     waiting requests poll it from the event loop, so a client that goes away while waiting
     gives its place back without ever having taken a slot.
+
+    Each job has a label (``"colorize"``, ``"suggest"``, ...) with its own running estimate of
+    its duration, so ``Retry-After`` adds up the work actually queued: a flood of quick
+    suggestions does not make a queue of network runs look short.
     """
+
+    default_seconds = 2.0  # a label's estimate before its first job has finished
 
     def __init__(self, max_jobs: int, queue: int) -> None:
         if max_jobs < 1:
@@ -93,42 +101,71 @@ class JobLimiter:
         self._lock = threading.Lock()
         self.waiting = 0
         self.running = 0
-        self.mean_seconds = 2.0  # running estimate of one job's duration, for Retry-After
+        self.seconds: dict[str, float] = {}  # label -> running estimate of one job's duration
+        self._jobs: dict[object, tuple[str, float | None]] = {}  # in flight: token -> (label, start or None)
+
+    def estimate(self, label: str) -> float:
+        """Expected seconds of one job with this label."""
+        return self.seconds.get(label, self.default_seconds)
+
+    def observe(self, label: str, seconds: float) -> None:
+        """Record a finished job's duration."""
+        with self._lock:
+            old = self.seconds.get(label)
+            self.seconds[label] = seconds if old is None else 0.7 * old + 0.3 * seconds
 
     def retry_after(self) -> int:
-        """Seconds a refused client should wait: the queue ahead of it, divided over the slots."""
-        return max(1, math.ceil(self.mean_seconds * (self.waiting + 1) / self.max_jobs))
+        """Seconds a refused client should wait: the work running and queued ahead of it, spread over the slots."""
+        now = time.monotonic()
+        with self._lock:
+            jobs = list(self._jobs.values())
+        work = 0.0
+        for label, start in jobs:
+            expected = self.estimate(label)
+            # a running job has part of its work done; one that overruns its estimate is still not finished
+            work += expected if start is None else max(expected - (now - start), 0.5)
+        return max(1, math.ceil(work / self.max_jobs))
 
     @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
+    async def slot(self, label: str = "job") -> AsyncIterator[None]:
+        token = object()
         if not self.semaphore.acquire(blocking=False):
             with self._lock:
-                if self.waiting >= self.queue:
-                    wait = self.retry_after()
-                    raise HTTPException(
-                        503, detail=f"The server is busy ({self.max_jobs} job(s) running, {self.waiting} waiting). "
-                                    f"Try again in {wait} s.", headers={"Retry-After": str(wait)})
-                self.waiting += 1
+                full = self.waiting >= self.queue
+                if not full:
+                    self.waiting += 1
+                    self._jobs[token] = (label, None)
+            if full:
+                wait = self.retry_after()
+                raise HTTPException(
+                    503, detail=f"The server is busy ({self.max_jobs} job(s) running, {self.waiting} waiting). "
+                                f"Try again in {wait} s.", headers={"Retry-After": str(wait)})
             try:
                 while not self.semaphore.acquire(blocking=False):
                     await asyncio.sleep(0.02)
+            except BaseException:
+                with self._lock:
+                    self._jobs.pop(token, None)
+                raise
             finally:
                 with self._lock:
                     self.waiting -= 1
         start = time.monotonic()
         with self._lock:
             self.running += 1
+            self._jobs[token] = (label, start)
         try:
             yield
         finally:
             with self._lock:
                 self.running -= 1
-                self.mean_seconds = 0.7 * self.mean_seconds + 0.3 * (time.monotonic() - start)
+                self._jobs.pop(token, None)
+            self.observe(label, time.monotonic() - start)
             self.semaphore.release()
 
-    async def run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """``fn(*args, **kwargs)`` in the thread pool, inside a slot."""
-        async with self.slot():
+    async def run(self, fn: Callable[..., Any], *args: Any, label: str = "job", **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` in the thread pool, inside a slot; ``label`` names the kind of job."""
+        async with self.slot(label):
             return await run_in_threadpool(fn, *args, **kwargs)
 
 
@@ -636,7 +673,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
 
     async def ingest(file: UploadFile, field_name: str) -> Upload:
         data, name = await read_upload(file, field_name)
-        return await limiter.run(state.ingest, data, name)
+        return await limiter.run(state.ingest, data, name, label="decode")
 
     async def resolve(uid: str | None, file: UploadFile | None, what: str, *, required: bool = True) -> Upload | None:
         if file is not None and (file.filename or file.size):
@@ -661,7 +698,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         start = time.perf_counter()
         with state.lock:
             cached = state.arrays.get(rid) is not None
-        arr = await limiter.run(state.compute, spec)
+        arr = await limiter.run(state.compute, spec, label=spec.kind)
         seconds = time.perf_counter() - start
         if spec.kind == "explain":
             with state.lock:
@@ -680,7 +717,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         headers = {**extra, "X-Tinct-Id": rid, "X-Tinct-Width": str(w), "X-Tinct-Height": str(h),
                    "X-Tinct-Cached": "1" if cached else "0", "X-Tinct-Seconds": f"{seconds:.3f}",
                    "Location": f"/api/result/{rid}{suffix}",
-                   "Content-Disposition": f'inline; filename="{_download_name(name, suffix)}"'}
+                   "Content-Disposition": _content_disposition("inline", _download_name(name, suffix))}
         if preview and max(h, w) > preview:
             body = await run_in_threadpool(_encode_preview, arr, preview, fmt)
             return image_response(body, fmt, {**headers, "X-Tinct-Preview": "1"})
@@ -725,7 +762,10 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
                                                              description="Longest side (0: as uploaded)")] = 0,
                            format: Fmt = "png") -> Response:
         state.upload(uid)
-        img = await limiter.run(state.image, uid)
+        with state.lock:
+            img = state.images.get_touch(uid)
+        if img is None:  # decoding takes a slot; a photo in memory only needs encoding
+            img = await limiter.run(state.image, uid, label="decode")
         body = await run_in_threadpool(_encode_preview, img, max, format)
         return image_response(body, format, {})
 
@@ -815,7 +855,7 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
             return suggest_colors(state.image(src.id), x, y, k=k, radius=radius, model=state.model, size=state.size,
                                   reference=state.image(ref.id) if ref else None, levels=bool(levels))
 
-        found = await limiter.run(work)
+        found = await limiter.run(work, label="suggest")
         return {"id": src.id, "x": x, "y": y, "k": k, "suggestions": [s.to_dict() for s in found]}
 
     @app.post("/api/explain", summary="Where the network is unsure: an uncertainty overlay",
@@ -852,10 +892,19 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
                                             "colorize again)")
         src = state.upload(spec.photo)
         suffix = ".jpg" if fmt == "jpeg" else ".png"
-        arr = await limiter.run(state.compute, spec)
-        disposition = "attachment" if download else "inline"
-        headers = {"X-Tinct-Id": rid, "Content-Disposition":
-                   f'{disposition}; filename="{_download_name(src.name, suffix, spec.kind)}"'}
+        filename = _download_name(src.name, suffix, spec.kind)
+        headers = {"X-Tinct-Id": rid,
+                   "Content-Disposition": _content_disposition("attachment" if download else "inline", filename)}
+        # What is on disk or in memory is served without a job slot: a busy server still shows
+        # (and downloads) finished results, and a result dropped from memory is not recomputed.
+        with state.lock:
+            arr = state.arrays.get_touch(rid)
+            path = (state.files.get_touch(rid) or {}).get(suffix)
+        whole = not max or (max >= src.width and max >= src.height)  # results have the photo's size
+        if whole and path is not None and path.exists():
+            return image_response(path, fmt, headers)
+        if arr is None:
+            arr = await limiter.run(state.compute, spec, label=spec.kind)
         if max and max < np.max(arr.shape[:2]):
             body = await run_in_threadpool(_encode_preview, arr, max, fmt)
             return image_response(body, fmt, headers)
@@ -905,10 +954,21 @@ class _BodyLimit:
 
 
 def _download_name(name: str, suffix: str, kind: str = "colorize") -> str:
-    stem = Path(name).stem or "photo"
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:80]
+    """The result's file name from the photo's: letters of any script kept (NFC: macOS sends decomposed names)."""
+    stem = unicodedata.normalize("NFC", Path(name).stem)
+    stem = "".join(c if c.isalnum() or c in " -_." else "_" for c in stem)[:80].strip(" .") or "photo"
     tag = {"colorize": "colorized", "transfer": "restyled", "explain": "uncertainty"}.get(kind, "tinct")
     return f"{stem}-{tag}{suffix}"
+
+
+def _content_disposition(disposition: str, filename: str) -> str:
+    """RFC 6266: HTTP headers are Latin-1, so a name in another script goes in ``filename*`` (UTF-8,
+    RFC 5987) beside an ASCII ``filename`` for old clients."""
+    ascii_name = "".join(c if c.isascii() else "_" for c in unicodedata.normalize("NFKD", filename)
+                         if not unicodedata.combining(c))
+    if ascii_name == filename:
+        return f'{disposition}; filename="{filename}"'
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
 
 
 def jsonable(errors: Any) -> Any:

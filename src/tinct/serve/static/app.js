@@ -18,7 +18,7 @@
     temperature: $("temperature"), temperatureOut: $("temperature-out"),
     saturation: $("saturation"), saturationOut: $("saturation-out"), resetLook: $("reset-look"), levels: $("levels"),
     pickRef: $("pick-ref"), refInput: $("ref-input"), refBox: $("ref-box"), refThumb: $("ref-thumb"),
-    refName: $("ref-name"), refEmpty: $("ref-empty"), removeRef: $("remove-ref"), refOptions: $("ref-options"),
+    refCard: $("ref-card"), refName: $("ref-name"), refEmpty: $("ref-empty"), removeRef: $("remove-ref"), refOptions: $("ref-options"),
     transferFields: $("transfer-fields"), method: $("method"), strength: $("strength"), strengthOut: $("strength-out"),
     showOverlay: $("show-overlay"), legend: $("legend"), overlayText: $("overlay-text"),
     format: $("format"), download: $("download"), sizeText: $("size-text"), newPhoto: $("new-photo"),
@@ -39,7 +39,9 @@
     cursor: { x: 0.5, y: 0.5 }, // keyboard crosshair, fractions of the photo
     split: 50,
     objectUrl: null,
+    renderCtrl: null,   // AbortController of the render in flight
     suggestSeq: 0,
+    suggestKey: null,   // the spot (and steer) whose suggestions are shown
   };
 
   // ---------------------------------------------------------------- messages
@@ -70,25 +72,57 @@
     return `${prefix}: ${detail || res.statusText}`;
   }
 
-  /** POST a form; on 503 wait Retry-After seconds and try again (a few times). */
-  async function post(url, form, { retries = 4, signal } = {}) {
-    for (let attempt = 0; ; attempt++) {
+  const PATIENCE = 120; // seconds the page keeps retrying a busy server before it says so
+  const BUSY = "The server is busy";
+
+  function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      if (signal) signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("Aborted", "AbortError"));
+      }, { once: true });
+    });
+  }
+
+  /** fetch; on 503 wait Retry-After seconds and try again, saying so, for up to PATIENCE seconds in all. */
+  async function request(url, init = {}) {
+    const start = performance.now();
+    for (let waited = false; ; waited = true) {
       let res;
       try {
-        res = await fetch(url, { method: "POST", body: form, signal });
+        res = await fetch(url, init);
       } catch (err) {
         if (err.name === "AbortError") throw err;
         throw new Error("Cannot reach the tinct server. Is it still running?");
       }
-      if (res.status === 503 && attempt < retries) {
-        const wait = Math.min(30, Number(res.headers.get("Retry-After")) || 2);
-        status(`The server is busy; trying again in ${wait} s…`, { sticky: true });
-        await new Promise((r) => setTimeout(r, wait * 1000));
+      const left = PATIENCE - (performance.now() - start) / 1000;
+      if (res.status === 503 && left > 1) {
+        const wait = Math.min(Number(res.headers.get("Retry-After")) || 2, 30, left);
+        status(`${BUSY}; waiting ${Math.ceil(wait)} s and trying again…`, { sticky: true });
+        await sleep(wait * 1000, init.signal);
         continue;
       }
+      if (waited && el.status.textContent.startsWith(BUSY)) status("");
       if (!res.ok) throw new Error(await errorText(res));
       return res;
     }
+  }
+
+  function post(url, form, { signal } = {}) { return request(url, { method: "POST", body: form, signal }); }
+
+  /** Show a server image in an <img> (an <img src> would just break on a busy server); ``current`` says
+   *  whether it is still wanted when it arrives. */
+  async function loadImage(img, url, current = () => true) {
+    const blob = await (await request(url)).blob();
+    if (!current()) return;
+    const old = img.src;
+    await new Promise((resolve) => {
+      img.onload = resolve;
+      img.onerror = resolve;
+      img.src = URL.createObjectURL(blob);
+    });
+    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
   }
 
   // ---------------------------------------------------------------- server info
@@ -123,31 +157,40 @@
 
   // ---------------------------------------------------------------- uploads
 
-  async function upload(file) {
+  async function upload(file, signal) {
     const form = new FormData();
     form.append("photo", file, file.name);
-    const res = await post("/api/upload", form);
+    const res = await post("/api/upload", form, { signal });
     return res.json();
   }
 
+  // The upload in flight for the photo and for the reference: a newer choice aborts the older one,
+  // whose reply (if it comes anyway) is then ignored.
+  const uploading = { photo: null, ref: null };
+
   async function openPhoto(file) {
     if (!file) return;
+    if (uploading.photo) uploading.photo.abort();
+    const ctrl = uploading.photo = new AbortController();
     clearError();
     status(`Uploading ${file.name}…`, { sticky: true });
     el.pickPhoto.disabled = true;
     try {
-      const info = await upload(file);
-      startWith(info);
+      const info = await upload(file, ctrl.signal);
+      if (ctrl === uploading.photo) startWith(info);
     } catch (err) {
-      status("");
-      showError(err.message);
+      if (ctrl === uploading.photo) { status(""); showError(err.message); }
     } finally {
-      el.pickPhoto.disabled = false;
-      el.photoInput.value = "";
+      if (ctrl === uploading.photo) {
+        uploading.photo = null;
+        el.pickPhoto.disabled = false;
+        el.photoInput.value = "";
+      }
     }
   }
 
   function startWith(info) {
+    if (state.renderCtrl) state.renderCtrl.abort();  // a render of the last photo may be waiting on a busy server
     state.photo = info;
     state.hints = [];
     state.selected = -1;
@@ -159,8 +202,10 @@
     el.overlay.hidden = true;
     el.legend.hidden = true;
     el.after.removeAttribute("src");
-    el.before.src = `/api/upload/${info.id}/image?max=${PREVIEW}`;
-    el.colourNote.hidden = !info.colour;
+    el.before.removeAttribute("src");
+    loadImage(el.before, `/api/upload/${info.id}/image?max=${PREVIEW}`, () => state.photo === info)
+      .catch((err) => showError(err.message));
+    updateColourNote();
     el.drop.hidden = true;
     el.viewer.hidden = false;
     $("layout").classList.remove("is-empty");
@@ -186,8 +231,9 @@
     el.pickPhoto.focus();
   });
 
-  // Drag and drop anywhere on the page: onto the drop zone for a photo, elsewhere too once one is open.
+  // Drag and drop anywhere on the page: onto the Reference card for a reference, elsewhere for the photo.
   let dragDepth = 0;
+  const onRefCard = (e) => Boolean(state.photo && e.target.closest && e.target.closest("#ref-card"));
   document.addEventListener("dragenter", (e) => {
     if (!hasFiles(e)) return;
     e.preventDefault();
@@ -196,17 +242,21 @@
   });
   document.addEventListener("dragleave", () => {
     dragDepth = Math.max(0, dragDepth - 1);
-    if (!dragDepth) el.drop.classList.remove("is-over");
+    if (!dragDepth) { el.drop.classList.remove("is-over"); el.refCard.classList.remove("is-over"); }
   });
-  document.addEventListener("dragover", (e) => { if (hasFiles(e)) e.preventDefault(); });
+  document.addEventListener("dragover", (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    el.refCard.classList.toggle("is-over", onRefCard(e));
+  });
   document.addEventListener("drop", (e) => {
     if (!hasFiles(e)) return;
     e.preventDefault();
     dragDepth = 0;
     el.drop.classList.remove("is-over");
+    el.refCard.classList.remove("is-over");
     const file = e.dataTransfer.files[0];
-    const onRef = e.target.closest && e.target.closest("#ref-box, #pick-ref, #ref-options, #ref-empty");
-    if (onRef && state.photo) openReference(file); else openPhoto(file);
+    if (onRefCard(e)) openReference(file); else openPhoto(file);
   });
   function hasFiles(e) { return e.dataTransfer && Array.from(e.dataTransfer.types || []).includes("Files"); }
 
@@ -230,6 +280,41 @@
     return form;
   }
 
+  /** A colour photo restyled after a reference: colour transfer of its own colours (the network is not used). */
+  function restylesOwnColours() { return Boolean(state.photo && state.photo.colour && state.ref && refMode() === "transfer"); }
+
+  function transferForm(preview) {
+    const form = new FormData();
+    form.append("source_id", state.photo.id);
+    form.append("reference_id", state.ref.id);
+    form.append("method", el.method.value);
+    form.append("strength", el.strength.value);
+    form.append("preserve_luminance", "true");  // as the restyle of a colorization: the photo's own lightness
+    form.append("format", "png");
+    form.append("preview", String(preview));
+    return form;
+  }
+
+  /** What the current settings make, for the status line. */
+  function describeRender() {
+    const n = state.hints.length;
+    const hints = n ? `${n} hint${n > 1 ? "s" : ""}` : "automatic";
+    if (!state.ref) return `Colorized (${hints})`;
+    if (refMode() === "palette") return `Colorized with the palette of ${state.ref.name} (${hints})`;
+    const how = `${el.method.value}, ${Math.round(el.strength.value * 100)}%`;
+    if (restylesOwnColours()) {
+      return `Restyled the photo's own colours after ${state.ref.name} (${how}${n ? "; hints are not used" : ""})`;
+    }
+    return `Colorized (${hints}) and restyled after ${state.ref.name} (${how})`;
+  }
+
+  function updateColourNote() {
+    el.colourNote.hidden = !(state.photo && state.photo.colour);
+    el.colourNote.textContent = restylesOwnColours()
+      ? "This photo already has colour: restyling recolours its own colours (hints and the look settings are not used)."
+      : "This photo already has colour: tinct colorizes its lightness.";
+  }
+
   /** Ask for a new result; renders are serialised: edits made meanwhile are sent once it returns. */
   function requestRender() {
     if (!state.photo) return;
@@ -243,11 +328,15 @@
     const seq = ++state.renderSeq;
     const photoId = state.photo.id;
     el.busy.hidden = false;
-    el.busyText.textContent = state.resultId ? "Updating…" : "Colorizing…";
+    const own = restylesOwnColours();
+    const what = describeRender();
+    el.busyText.textContent = own ? "Restyling…" : state.resultId ? "Updating…" : "Colorizing…";
     el.frame.setAttribute("aria-busy", "true");
     const t0 = performance.now();
     try {
-      const res = await post("/api/colorize", renderForm("png", PREVIEW));
+      const signal = (state.renderCtrl = new AbortController()).signal;
+      const res = own ? await post("/api/transfer", transferForm(PREVIEW), { signal })
+        : await post("/api/colorize", renderForm("png", PREVIEW), { signal });
       const blob = await res.blob();
       if (!state.photo || state.photo.id !== photoId || seq !== state.renderSeq) return;
       await showResult(blob);
@@ -255,8 +344,7 @@
       el.frame.dataset.resultId = state.resultId || "";
       updateDownload();
       const secs = ((performance.now() - t0) / 1000).toFixed(1);
-      const what = state.hints.length ? `${state.hints.length} hint${state.hints.length > 1 ? "s" : ""}` : "automatic";
-      status(`Colorized (${what}) in ${secs} s.`);
+      status(`${what} in ${secs} s.`);
       clearError();
     } catch (err) {
       if (err.name !== "AbortError") { status(""); showError(err.message); }
@@ -289,18 +377,21 @@
     debounceTimer = setTimeout(requestRender, ms);
   }
 
+  /** Without a result the link has no href: nothing to focus, and Enter cannot download the page itself. */
   function updateDownload() {
     const ext = el.format.value;
     if (state.resultId) {
       el.download.href = `/api/result/${state.resultId}.${ext}?download=1`;
+      el.download.setAttribute("download", "");  // the server names the file (any script, RFC 6266)
       el.download.classList.remove("is-disabled");
       el.download.removeAttribute("aria-disabled");
-      const stem = (state.photo.name || "photo").replace(/\.[^.]+$/, "");
-      el.download.setAttribute("download", `${stem}-colorized.${ext}`);
+      el.download.removeAttribute("tabindex");
     } else {
-      el.download.href = "#";
+      el.download.removeAttribute("href");
+      el.download.removeAttribute("download");
       el.download.classList.add("is-disabled");
       el.download.setAttribute("aria-disabled", "true");
+      el.download.setAttribute("tabindex", "-1");
     }
   }
   el.format.addEventListener("change", updateDownload);
@@ -392,11 +483,13 @@
     if (!press || !state.photo) return;
     const moved = Math.hypot(e.clientX - press.x, e.clientY - press.y);
     press = null;
-    if (moved > 6) return;
+    if (moved > 6) return;  // a swipe or drag, not a tap
     const p = toPhoto(e.clientX, e.clientY);
     el.crosshair.hidden = true;
     pickSpot(p.x, p.y);
   });
+
+  el.frame.addEventListener("pointercancel", () => { press = null; });  // the page scrolled (touch-action: pan-y)
 
   // Keyboard: a crosshair moved with the arrows, Enter picks the spot.
   el.frame.addEventListener("focus", () => {
@@ -472,6 +565,11 @@
   el.closePoint.addEventListener("click", () => { closePoint(); el.frame.focus(); });
 
   async function loadSuggestions(x, y) {
+    // Picking a swatch reopens the card at the same spot: keep its swatches (and the keyboard focus on them).
+    const key = [state.photo.id, x, y, state.ref && refMode() === "palette" ? state.ref.id : "", el.levels.checked].join();
+    if (key === state.suggestKey && el.swatches.querySelector(".swatch")) return;
+    state.suggestKey = key;
+    const focused = el.swatches.contains(document.activeElement) ? document.activeElement.dataset.hex : null;
     const seq = ++state.suggestSeq;
     el.swatches.innerHTML = '<p class="loading"><span class="spinner" aria-hidden="true"></span>Asking the model…</p>';
     const form = new FormData();
@@ -500,9 +598,14 @@
         el.swatches.append(b);
       }
       if (!data.suggestions.length) el.swatches.innerHTML = '<p class="loading">No suggestion here (too dark or too bright).</p>';
+      if (focused) {  // the focused swatch was replaced: focus its successor, not <body>
+        const swatches = Array.from(el.swatches.querySelectorAll(".swatch"));
+        (swatches.find((b) => b.dataset.hex === focused) || swatches[0] || el.customColor).focus();
+      }
     } catch (err) {
       if (seq === state.suggestSeq) {
         el.swatches.innerHTML = "";
+        state.suggestKey = null;
         showError(err.message);
       }
     }
@@ -693,13 +796,19 @@
 
   async function openReference(file) {
     if (!file || !state.photo) return;
+    if (uploading.ref) uploading.ref.abort();
+    const ctrl = uploading.ref = new AbortController();
     clearError();
     status(`Uploading the reference ${file.name}…`, { sticky: true });
     el.pickRef.disabled = true;
     try {
-      state.ref = await upload(file);
-      el.refThumb.src = `/api/upload/${state.ref.id}/image?max=320`;
-      el.refName.textContent = state.ref.name;
+      const ref = await upload(file, ctrl.signal);
+      if (ctrl !== uploading.ref) return;
+      state.ref = ref;
+      el.refThumb.removeAttribute("src");
+      loadImage(el.refThumb, `/api/upload/${ref.id}/image?max=320`, () => state.ref === ref)
+        .catch((err) => showError(err.message));
+      el.refName.textContent = ref.name;
       el.refBox.hidden = false;
       el.refEmpty.hidden = true;
       el.refOptions.disabled = false;
@@ -707,11 +816,13 @@
       updateTransferFields();
       requestRender();
     } catch (err) {
-      status("");
-      showError(err.message);
+      if (ctrl === uploading.ref) { status(""); showError(err.message); }
     } finally {
-      el.pickRef.disabled = false;
-      el.refInput.value = "";
+      if (ctrl === uploading.ref) {
+        uploading.ref = null;
+        el.pickRef.disabled = false;
+        el.refInput.value = "";
+      }
     }
   }
   el.pickRef.addEventListener("click", () => {
@@ -725,6 +836,7 @@
     el.refEmpty.hidden = false;
     el.refOptions.disabled = true;
     el.pickRef.textContent = "Choose a reference…";
+    updateColourNote();
     requestRender();
     el.pickRef.focus();
   });
@@ -733,6 +845,7 @@
     el.method.disabled = !transfer;
     el.strength.disabled = !transfer;
     el.transferFields.style.opacity = transfer ? "1" : "0.55";
+    updateColourNote();
   }
   for (const r of document.querySelectorAll('input[name="ref-mode"]')) {
     r.addEventListener("change", () => { updateTransferFields(); requestRender(); });
@@ -765,11 +878,7 @@
       form.append("levels", el.levels.checked ? "true" : "false");
       const data = await (await post("/api/explain", form)).json();
       if (!state.photo || state.photo.id !== photoId) return;
-      await new Promise((resolve) => {
-        el.overlay.onload = resolve;
-        el.overlay.onerror = resolve;
-        el.overlay.src = `/api/result/${data.id}.png?max=${PREVIEW}`;
-      });
+      await loadImage(el.overlay, `/api/result/${data.id}.png?max=${PREVIEW}`);
       state.explained = explainedKey;
       el.overlayText.textContent = `Average uncertainty ${data.mean_bits.toFixed(1)} of at most ${data.max_bits.toFixed(1)} bits. `
         + "The map is stretched to this photo's own range: hints help most in the bright areas.";
@@ -788,6 +897,12 @@
 
   document.addEventListener("keydown", (e) => {
     if (e.key === "Escape" && !el.error.hidden) clearError();
+  });
+  // Hints live only in this page: ask before Back, Reload or closing the tab throws them away.
+  window.addEventListener("beforeunload", (e) => {
+    if (!state.photo || !state.hints.length) return;
+    e.preventDefault();
+    e.returnValue = "";
   });
   document.addEventListener("paste", (e) => {
     const file = e.clipboardData && Array.from(e.clipboardData.files || [])[0];
