@@ -73,11 +73,13 @@ def test_colorize_with_hints_and_bad_options(album, tmp_path, capsys):
     assert main(["colorize", one, "-o", str(tmp_path / "x"), "--hint", "1,2"]) == 2
     assert main(["colorize", one, "-o", str(tmp_path / "x"), "--temperature", "0"]) == 2
     assert main(["colorize", one, "-o", str(tmp_path / "x"), "--temperature", "2.5"]) == 2
+    assert main(["colorize", one, "-o", str(tmp_path / "x"), "--balance", "-0.5"]) == 2
     assert not (tmp_path / "x").exists()  # refused before anything was written
     assert main(["colorize", str(tmp_path / "nothing-here"), "-o", str(tmp_path / "x")]) == 1
     err = capsys.readouterr().err
     assert "X,Y,#RRGGBB" in err and "nothing-here" in err
     assert "--temperature must be in (0, 2], got 0" in err and "--temperature must be in (0, 2], got 2.5" in err
+    assert "--balance must be in [0, 1], got -0.5" in err
 
 
 def test_transfer_file_folder_and_palette(tmp_path, photos, capsys):

@@ -11,7 +11,15 @@ import tinct  # noqa: E402
 from tinct.color.gamut import ab_bins, annealed_mean  # noqa: E402
 from tinct.color.lab import rgb_to_lab  # noqa: E402
 from tinct.color.upsample import guided_upsample, resize_plane  # noqa: E402
-from tinct.colorizer import predict_logits, stretch_levels, working_shape  # noqa: E402
+from tinct.colorizer import (  # noqa: E402
+    DEFAULT_BALANCE,
+    PRIOR_EPS,
+    balance_shift,
+    onnx_available,
+    predict_logits,
+    stretch_levels,
+    working_shape,
+)
 from tinct.demo import _gray  # noqa: E402
 
 
@@ -97,6 +105,37 @@ def test_saturation_zero_is_gray_and_temperature_validated(photos):
         with pytest.raises(ValueError, match="saturation must be a finite number >= 0"):
             tinct.colorize(gray, saturation=k)
     assert np.abs(tinct.colorize(np.full((8, 8), 1.2)) - 1).max() < 2e-3  # slight overshoot: clipped to white
+
+
+def test_balance_divides_out_a_share_of_the_training_prior(photos):
+    """Logit adjustment (Menon et al. 2021): logits - balance * log(prior), on either backend."""
+    from tinct.color.gamut import smooth_prior
+    from tinct.models._weights import colour_prior
+
+    counts = colour_prior("default")
+    assert counts is not None and counts.shape == (len(ab_bins()),)  # the shipped file carries its prior
+    shift = balance_shift("default", 0.2)
+    assert np.allclose(shift, -0.2 * np.log(smooth_prior(counts) + PRIOR_EPS), rtol=1e-6)
+    # the rarest bins gain most: the shift falls as the prior rises
+    prior = smooth_prior(counts)
+    assert shift[np.argmin(prior)] > shift[np.argmax(prior)] + 0.2 * 5
+    assert balance_shift("default", 0.0) is None
+    light = _lab(photos["camera"][::4, ::4])[..., 0].astype(np.float32)
+    raw = predict_logits(light, size=64, balance=0.0)
+    for backend in ("torch", "onnx") if onnx_available() else ("torch",):
+        got = predict_logits(light, size=64, balance=DEFAULT_BALANCE, backend=backend)
+        assert np.allclose(got, raw + balance_shift("default")[:, None, None], atol=1e-3)
+
+
+def test_more_balance_is_more_colourful_and_is_validated(photos):
+    gray = _gray(photos["astronaut"])[::2, ::2]
+    chroma = [np.hypot(*np.moveaxis(_lab(tinct.colorize(gray, balance=b))[..., 1:], -1, 0)).mean()
+              for b in (0.0, DEFAULT_BALANCE, 0.3)]
+    assert chroma[0] < chroma[1] < chroma[2], chroma
+    assert chroma[2] > chroma[0] + 2
+    for b in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"balance must be in \[0, 1\]"):
+            tinct.colorize(gray, balance=b)
 
 
 def test_working_shape_is_stride_exact():

@@ -20,7 +20,7 @@ import tinct  # noqa: E402
 from tinct.color.gamut import ab_bins, nearest_bin  # noqa: E402
 from tinct.color.lab import lab_to_rgb, rgb_to_lab  # noqa: E402
 from tinct.color.upsample import resize_plane  # noqa: E402
-from tinct.colorizer import prepare  # noqa: E402
+from tinct.colorizer import DEFAULT_BALANCE, prepare  # noqa: E402
 from tinct.interpret import (  # noqa: E402
     apply_colormap,
     cache_info,
@@ -353,6 +353,7 @@ def test_run_explain_writes_every_file(photos, tmp_path):
         data = json.loads((folder / FILES["json"]).read_text())
         validate_report(data)
         assert data["schema"] == SCHEMA and data["k"] == 3 and data["size"] == 128 and data["levels"] is False
+        assert data["balance"] == DEFAULT_BALANCE
         assert data["point"]["x"] == 20 and len(data["point"]["suggestions"]) == 3
         assert data["saliency"]["target"] == "point (20, 30)"
         for region in data["regions"]:
@@ -384,9 +385,10 @@ def test_validate_report_rejects_a_broken_file(tmp_path):
                                                               "ab": [0.0, 0.0], "probability": 0.5}]}],
             "point": None, "saliency": {"target": "mask", "box": [0, 0, 2, 2]}, "files": {}}
     validate_report(good)  # a report from before "levels" was recorded: absent means False
-    validate_report({**good, "levels": True})
+    validate_report({**good, "levels": True, "balance": 0.05})
     for broken in ({**good, "schema": "other"}, {k: v for k, v in good.items() if k != "regions"},
-                   {**good, "width": "2"}, {**good, "levels": 1}, {**good, "width": True}):
+                   {**good, "width": "2"}, {**good, "levels": 1}, {**good, "balance": "0.05"},
+                   {**good, "width": True}):
         with pytest.raises(ValueError):
             validate_report(broken)
     over = json.loads(json.dumps(good))

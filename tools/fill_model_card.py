@@ -90,19 +90,25 @@ def stage_line(i: int, run: Path, cfg: dict, summary: dict, rows: list[dict], da
             f"loss {best['holdout_loss']:.4f} at step {best['step']}.")
 
 
-def pick_default(table: str, psnr_margin: float = 0.5, truth_tolerance: float = 0.25) -> tuple[int, float] | None:
+def pick_default(table: str, psnr_margin: float = 0.5,
+                 truth_tolerance: float = 0.25) -> tuple[int, float, float] | None:
     """The card's rule on a choose_temperature table: issue #4's bar applied to the holdout —
     the highest rebalanced AuC among the settings whose PSNR is at most 0.5 dB below gray's and
-    whose colourfulness is within 25% of the truth's (the gray row's CF + dCF)."""
-    rows = [line.split() for line in table.splitlines()[1:]]
-    gray = next((r for r in rows if r[0] == "gray"), None)
+    whose colourfulness is within 25% of the truth's (the gray row's CF + dCF). Returns (working
+    size, T, balance); columns are found by their header (tables without ``bal``: balance 0)."""
+    lines = table.splitlines()
+    header = lines[0].split()
+    metrics = header[-5:]  # PSNR AuC AuC-rb CF dCF
+    rows = [line.split() for line in lines[1:]]
+    gray = next((dict(zip(metrics, map(float, r[1:]), strict=True)) for r in rows if r[0] == "gray"), None)
     if gray is None:
         return None
-    truth = float(gray[4]) + float(gray[5])
-    ok = [r for r in rows if r[0] != "gray" and float(r[2]) >= float(gray[1]) - psnr_margin
-          and abs(float(r[5]) - truth) <= truth_tolerance * truth]
-    best = max(ok, key=lambda r: float(r[4]), default=None)
-    return (int(best[0]), float(best[1])) if best else None
+    truth = gray["CF"] + gray["dCF"]
+    settings = [dict(zip(header, map(float, r), strict=True)) for r in rows if r[0] != "gray"]
+    ok = [r for r in settings if r["PSNR"] >= gray["PSNR"] - psnr_margin
+          and abs(r["CF"] - truth) <= truth_tolerance * truth]
+    best = max(ok, key=lambda r: r["AuC-rb"], default=None)
+    return (int(best["work"]), best["T"], best.get("bal", 0.0)) if best else None
 
 
 def member_section(run_spec: str, net_cfg: dict, params: int) -> str:
@@ -148,7 +154,7 @@ def member_section(run_spec: str, net_cfg: dict, params: int) -> str:
 
 def main() -> None:
     from tinct.color.upsample import UPSAMPLE_RADIUS
-    from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
+    from tinct.colorizer import DEFAULT_BALANCE, DEFAULT_SIZE, DEFAULT_TEMPERATURE
     from tinct.models._weights import read_weights
 
     ap = argparse.ArgumentParser()
@@ -210,11 +216,13 @@ def main() -> None:
     check_rows = "\n".join(f"| {name} | {'met' if ok else '**not met**'} | {val} |" for name, ok, val in checks)
     temp = Path(args.temperature_table).read_text().strip() if args.temperature_table else "(not run)"
     picked = pick_default(temp)
-    if picked != (DEFAULT_SIZE, DEFAULT_TEMPERATURE):
+    if picked != (DEFAULT_SIZE, DEFAULT_TEMPERATURE, DEFAULT_BALANCE):
         raise SystemExit(f"the rule picks {picked} from the table, but the defaults are "
-                         f"({DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}): set DEFAULT_SIZE/DEFAULT_TEMPERATURE first")
-    verdict = (f"It picks working size {DEFAULT_SIZE} and T = {DEFAULT_TEMPERATURE}, the defaults of "
-               "`tinct colorize`, `tinct evaluate` and `tinct serve`; change them with `--temperature` and `--size`.")
+                         f"({DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}, {DEFAULT_BALANCE}): set DEFAULT_SIZE, "
+                         "DEFAULT_TEMPERATURE and DEFAULT_BALANCE first")
+    verdict = (f"It picks working size {DEFAULT_SIZE}, T = {DEFAULT_TEMPERATURE} and balance {DEFAULT_BALANCE}, "
+               "the defaults of `tinct colorize`, `tinct evaluate` and `tinct serve`; change them with "
+               "`--size`, `--temperature` and `--balance`.")
     previous = ""
     if args.previous:
         p = auto_of(json.loads(Path(args.previous).read_text())["summary"], args.previous_method)
@@ -241,9 +249,11 @@ and predicts, for every 4 × 4 pixel cell of its working resolution (short side 
 default, never more than the photo's own), a probability distribution over **262 ab colour
 bins** — the 10 × 10 cells of the ab plane that contain an sRGB colour (derived from the sRGB
 gamut; Zhang et al.'s 313 also include cells outside sRGB). Colours are decoded with the annealed
-mean (T = {DEFAULT_TEMPERATURE} by default; both defaults chosen on held-out training photos, see
-below), clipped to the gamut, upsampled edge-aware with a guided filter on the full-resolution L
-({window} × {window} windows on the network's grid) and joined with the photo's own L. File: fp16 state
+mean (T = {DEFAULT_TEMPERATURE} by default) of the logits minus {DEFAULT_BALANCE} × the log of the training
+photos' colour prior (logit adjustment, Menon et al. 2021: rare colours win slightly more often;
+`--balance`; all three defaults chosen on held-out training photos, see below), clipped to the
+gamut, upsampled edge-aware with a guided filter on the full-resolution L ({window} × {window}
+windows on the network's grid) and joined with the photo's own L. File: fp16 state
 dict, {weights.stat().st_size / 1e6:.1f} MB, sha256 prefix in the file name checked on every load.
 
 ## Networks and training
@@ -266,7 +276,7 @@ Ground-truth colourfulness: {gt_cf:.2f}. How every metric is computed: `docs/met
 |---|---|---|
 {check_rows}
 {previous}
-### Temperature and working size (chosen on held-out training photos, not val)
+### Temperature, balance and working size (chosen on held-out training photos, not val)
 `python tools/choose_temperature.py HOLDOUT --model WEIGHTS` on the run's hash holdout of the
 diverse groups (no pets, no flowers):
 ```

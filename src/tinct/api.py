@@ -6,12 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, check_look, colorize_auto
+from tinct.colorizer import DEFAULT_BALANCE, DEFAULT_SIZE, DEFAULT_TEMPERATURE, check_look, colorize_auto
 
 
 def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.ndarray | None = None,
              model: str = "default", temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
-             size: int = DEFAULT_SIZE, levels: bool = False) -> np.ndarray:
+             size: int = DEFAULT_SIZE, levels: bool = False, balance: float = DEFAULT_BALANCE) -> np.ndarray:
     """Colorize a grayscale photo.
 
     Parameters
@@ -34,6 +34,10 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
     levels : bool
         For a faded or low-contrast scan: stretch the lightness the network sees to the
         tonal range of its training photos (the result keeps the photo's own lightness).
+    balance : float
+        Logit adjustment in [0, 1]: how much the network's training colour prior is divided
+        out before decoding [2]_. Higher favours rare colours over common browns and grays;
+        0 decodes the network as trained.
 
     Returns
     -------
@@ -44,6 +48,7 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
     References
     ----------
     .. [1] R. Zhang, P. Isola, A. A. Efros, "Colorful Image Colorization", ECCV 2016.
+    .. [2] A. K. Menon et al., "Long-tail learning via logit adjustment", ICLR 2021.
 
     Examples
     --------
@@ -52,11 +57,12 @@ def colorize(image: np.ndarray, *, hints: Sequence | None = None, reference: np.
     >>> rgb.shape, rgb.dtype
     ((512, 512, 3), dtype('uint8'))
     """
-    check_look(temperature, saturation)  # before the network runs
+    check_look(temperature, saturation, balance)  # before the network runs
     if hints or reference is not None:
         from tinct.guide import colorize_guided
 
         return colorize_guided(image, hints=hints or [], reference=reference, model=model,
-                               temperature=temperature, saturation=saturation, size=size, levels=levels)
+                               temperature=temperature, saturation=saturation, size=size, levels=levels,
+                               balance=balance)
     return colorize_auto(image, model=model, temperature=temperature, saturation=saturation, size=size,
-                         levels=levels)
+                         levels=levels, balance=balance)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 from tinct import __version__
 from tinct.colorizer import (
+    DEFAULT_BALANCE,
     DEFAULT_SIZE,
     DEFAULT_TEMPERATURE,
+    MAX_BALANCE,
     MAX_TEMPERATURE,
     ColourInputWarning,
     check_look,
@@ -152,10 +154,10 @@ def _read_kwargs(args: argparse.Namespace) -> dict:
     return {} if args.max_pixels is None else {"max_pixels": int(args.max_pixels)}
 
 
-def _check_look(temperature: float, saturation: float = 1.0) -> None:
-    """--temperature and --saturation, before any photo is read (NaN fails both)."""
+def _check_look(temperature: float, saturation: float = 1.0, balance: float = 0.0) -> None:
+    """--temperature, --saturation and --balance, before any photo is read (NaN fails each)."""
     try:
-        check_look(temperature, saturation)
+        check_look(temperature, saturation, balance)
     except ValueError as exc:
         raise CliError(f"--{exc}") from exc
 
@@ -166,8 +168,8 @@ def _cmd_colorize(args: argparse.Namespace) -> int:
     from tinct.io import imread, imwrite
 
     options = dict(model=args.model, temperature=args.temperature, saturation=args.saturation, size=args.size,
-                   levels=args.levels)
-    _check_look(args.temperature, args.saturation)
+                   levels=args.levels, balance=args.balance)
+    _check_look(args.temperature, args.saturation, args.balance)
     _check_size(args.size)
     hints = _parse_hints(args)
     reference = imread(args.reference, **_read_kwargs(args)) if args.reference else None
@@ -310,7 +312,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from tinct.evaluate import difference_lines, evaluate, json_bytes, write_report
     from tinct.io import imread
 
-    _check_look(args.temperature, args.saturation)
+    _check_look(args.temperature, args.saturation, args.balance)
     _check_size(args.work_size)
     missing = [d for d in args.data if not Path(d).exists()]
     if missing:
@@ -324,7 +326,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                       reference=reference, thumbs=Path(args.out) / "thumbs" if args.out else None,
                       progress=not args.quiet and sys.stderr.isatty(), semantic=not args.no_semantic,
                       temperature=args.temperature, saturation=args.saturation, work_size=args.work_size,
-                      bootstrap=args.bootstrap, baseline=args.baseline, levels=args.levels)
+                      bootstrap=args.bootstrap, baseline=args.baseline, levels=args.levels, balance=args.balance)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for err in ev.config.get("unreadable", []):
@@ -454,6 +456,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"annealed-mean temperature in (0, {MAX_TEMPERATURE:g}]: lower = more vivid "
                         f"(default {DEFAULT_TEMPERATURE})")
     c.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier (default 1)")
+    c.add_argument("--balance", type=float, default=DEFAULT_BALANCE,
+                   help=f"logit adjustment in [0, {MAX_BALANCE:g}]: higher favours rare colours over common browns "
+                        f"and grays, 0 = the network as trained (default {DEFAULT_BALANCE})")
     c.add_argument("--levels", action="store_true",
                    help="for faded or low-contrast scans: stretch the lightness the network sees to the tonal "
                         "range of its training photos (the result keeps the photo's own lightness)")
@@ -529,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--reference", metavar="PHOTO", help="colour donor for transfer:METHOD")
     v.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
     v.add_argument("--saturation", type=float, default=1.0, help="chroma multiplier for auto methods (default 1)")
+    v.add_argument("--balance", type=float, default=DEFAULT_BALANCE,
+                   help=f"logit adjustment for auto methods (colorize --balance; default {DEFAULT_BALANCE})")
     v.add_argument("--work-size", type=int, default=DEFAULT_SIZE, help="the network's working resolution (short side)")
     v.add_argument("--no-semantic", action="store_true", help="skip the classifier-based metrics")
     v.add_argument("--levels", action="store_true", help="auto methods stretch the network's input (colorize --levels)")

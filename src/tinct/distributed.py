@@ -30,7 +30,7 @@ from tinct.batch import Job, Report, run_one, triage
 log = logging.getLogger(__name__)
 
 # options accepted by run_distributed: tinct.colorize keywords, then reading/writing settings
-COLORIZE_OPTIONS = ("model", "temperature", "saturation", "size", "reference", "levels")
+COLORIZE_OPTIONS = ("model", "temperature", "saturation", "size", "reference", "levels", "balance")
 FILE_OPTIONS = ("quality", "max_pixels")
 
 
@@ -105,7 +105,7 @@ def run_distributed(jobs: Iterable[Job], options: dict[str, Any], scheduler: str
     jobs : iterable of Job
         From :func:`tinct.batch.plan_jobs` (source photo -> output path).
     options : dict
-        ``model``, ``temperature``, ``saturation``, ``size``, ``levels`` and ``reference`` (an RGB
+        ``model``, ``temperature``, ``saturation``, ``size``, ``levels``, ``balance`` and ``reference`` (an RGB
         array, sent to every worker once) as for :func:`tinct.colorize`; ``quality`` (JPEG/WebP) and
         ``max_pixels`` (decompression-bomb guard) as for ``tinct colorize``. Missing keys take
         the library defaults.

@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from tinct.color.lab import lab_to_rgb, looks_gray, rgb_to_lab
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE
+from tinct.colorizer import DEFAULT_BALANCE, DEFAULT_SIZE, DEFAULT_TEMPERATURE
 from tinct.io import ImageError, atomic_write, find_images, imread
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,8 @@ def _mean_colour(gray: np.ndarray, original: np.ndarray) -> np.ndarray:
 
 
 def make_method(name: str, *, reference: np.ndarray | None = None, temperature: float = DEFAULT_TEMPERATURE,
-                saturation: float = 1.0, work_size: int = DEFAULT_SIZE, levels: bool = False) -> Method:
+                saturation: float = 1.0, work_size: int = DEFAULT_SIZE, levels: bool = False,
+                balance: float = DEFAULT_BALANCE) -> Method:
     """A method by name: auto[:WEIGHTS], gray, mean-colour, transfer:METHOD."""
     if name == "gray":
         return lambda gray, _orig: gray
@@ -61,7 +62,8 @@ def make_method(name: str, *, reference: np.ndarray | None = None, temperature: 
 
         model = name.partition(":")[2] or "default"
         return lambda gray, _orig: colorize_auto(gray, model=model, temperature=temperature,
-                                                     saturation=saturation, size=work_size, levels=levels)
+                                                     saturation=saturation, size=work_size, levels=levels,
+                                                     balance=balance)
     if name.startswith("transfer:"):
         from tinct.match import METHODS, transfer
 
@@ -114,7 +116,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
              reference: np.ndarray | None = None, thumbs: Path | None = None, progress: bool = False,
              semantic: bool = True, temperature: float = DEFAULT_TEMPERATURE, saturation: float = 1.0,
              work_size: int = DEFAULT_SIZE, bootstrap: int = 1000, baseline: str | None = None,
-             levels: bool = False) -> Evaluation:
+             levels: bool = False, balance: float = DEFAULT_BALANCE) -> Evaluation:
     """Score ``methods`` on the colour photos under ``data`` (see the module docstring).
 
     With ``"gray"`` among the methods, ``bootstrap`` > 0 and 2 photos or more, every other
@@ -134,7 +136,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     if not methods:
         raise ValueError("give at least one method")
     fns = {m: make_method(m, reference=reference, temperature=temperature, saturation=saturation,
-                          work_size=work_size, levels=levels) for m in methods}
+                          work_size=work_size, levels=levels, balance=balance) for m in methods}
     photos, errors, grayscale = load_photos(data, size=size, limit=limit)
     if not photos:
         why = [f"{len(errors)} unreadable, the first: {errors[0]}"] if errors else []
@@ -149,7 +151,7 @@ def evaluate(data: Sequence[str | Path], methods: Sequence[str], *, size: int = 
     gt_cf = []
     ev = Evaluation(list(methods), config={"size": size, "photos": len(photos), "unreadable": errors,
                                             "grayscale_skipped": grayscale,
-                                            "temperature": temperature, "saturation": saturation,
+                                            "temperature": temperature, "saturation": saturation, "balance": balance,
                                             "work_size": work_size, "bootstrap": bootstrap, "baseline": baseline,
                                             "levels": levels,
                                             "data": [str(d) for d in data]})

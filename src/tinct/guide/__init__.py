@@ -16,6 +16,7 @@ import numpy as np
 from tinct.color.gamut import clip_ab_to_gamut
 from tinct.color.upsample import guided_upsample
 from tinct.colorizer import (
+    DEFAULT_BALANCE,
     DEFAULT_SIZE,
     DEFAULT_TEMPERATURE,
     MAX_ASPECT,
@@ -41,7 +42,7 @@ __all__ = ["Hint", "parse_hint", "parse_color", "hints_from_json", "hints_from_s
            "colorize_guided", "ENGINES"]
 
 ENGINES = ("auto", "levin")  # network + hints, or hints alone (no network)
-SOLVE_SIZE = 192  # short side of the grid the hints are propagated on (as the working size)
+SOLVE_SIZE = 192  # short side of the grid the hints are propagated on (finer than the working size)
 
 
 def solve_shape(height: int, width: int, size: int = SOLVE_SIZE) -> tuple[int, int]:
@@ -67,6 +68,7 @@ class GuidedSession:
     size: int = DEFAULT_SIZE
     reference: np.ndarray | None = None
     levels: bool = False  # stretch a faded scan's L for the network (tinct.colorizer.stretch_levels)
+    balance: float = DEFAULT_BALANCE  # logit adjustment (tinct.colorizer.balance_shift)
     prep: Prepared = field(init=False, repr=False)
     logits: np.ndarray | None = field(init=False, default=None, repr=False)
     _solver: PropagationSolver | None = field(init=False, default=None, repr=False)
@@ -76,7 +78,8 @@ class GuidedSession:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         self.prep = prepare(self.image)
         if self.engine == "auto":
-            self.logits = predict_logits(self.prep.light, model=self.model, size=self.size, levels=self.levels)
+            self.logits = predict_logits(self.prep.light, model=self.model, size=self.size, levels=self.levels,
+                                         balance=self.balance)
             if self.reference is not None:
                 from tinct.guide.reference import reweight_by_reference
 
@@ -135,7 +138,9 @@ class GuidedSession:
 
 def colorize_guided(image: np.ndarray, *, hints: Sequence[Hint] = (), reference: np.ndarray | None = None,
                     engine: str = "auto", model: str = "default", temperature: float = DEFAULT_TEMPERATURE,
-                    saturation: float = 1.0, size: int = DEFAULT_SIZE, levels: bool = False) -> np.ndarray:
+                    saturation: float = 1.0, size: int = DEFAULT_SIZE, levels: bool = False,
+                    balance: float = DEFAULT_BALANCE) -> np.ndarray:
     """Colorize with hints and/or a reference photo (see :func:`tinct.colorize`)."""
-    session = GuidedSession(image, engine=engine, model=model, size=size, reference=reference, levels=levels)
+    session = GuidedSession(image, engine=engine, model=model, size=size, reference=reference, levels=levels,
+                            balance=balance)
     return session.render(hints, temperature=temperature, saturation=saturation)

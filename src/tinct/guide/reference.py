@@ -50,13 +50,12 @@ def reference_shift(reference: np.ndarray, *, model: str = "default", gamma: flo
                     eps: float | None = None) -> np.ndarray:
     """Per-bin log-weights (Q,) that swap the training prior for the reference's palette:
     ``log(h_ref + eps) - gamma * log(prior + eps)``, added to the network's logits."""
-    from tinct.models._weights import load_model
+    from tinct.models._weights import colour_prior
 
-    q = len(ab_bins())
-    eps = 1e-3 / q if eps is None else eps
-    counts = np.asarray(getattr(load_model(model), "extra", {}).get("prior", []), np.float64)
+    eps = 1e-3 / len(ab_bins()) if eps is None else eps
+    counts = colour_prior(model)
     shift = np.log(reference_histogram(reference) + eps)
-    if counts.shape == (q,) and counts.sum() > 0:
+    if counts is not None:
         shift -= gamma * np.log(smooth_prior(counts) + eps)
     return shift.astype(np.float32)
 

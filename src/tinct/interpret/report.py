@@ -23,9 +23,10 @@ and ``OUTDIR/index.html`` links the photos. See ``docs/explain.md``.
       "source": "photo.jpg",                # input file name
       "width": 640, "height": 480,          # photo size in pixels
       "model": "default", "weights": "colornet-49ad7057.pt",
-      "size": 192,                          # working short side
+      "size": 160,                          # working short side
       "temperature": 1.25,                 # of colorized.png (probabilities are at T = 1)
       "levels": false,                     # the network saw the lightness stretched (--levels)
+      "balance": 0.05,                     # logit adjustment of the distributions (tinct colorize --balance)
       "k": 5,
       "num_bins": 262, "max_entropy_bits": 8.0334,
       "entropy_bits": {"mean": 6.1, "p10": 5.2, "p50": 6.2, "p90": 7.0},
@@ -53,7 +54,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from tinct.color.lab import lab_to_rgb
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, prepare
+from tinct.colorizer import DEFAULT_BALANCE, DEFAULT_SIZE, DEFAULT_TEMPERATURE, prepare
 from tinct.interpret.core import Explanation, explain
 from tinct.interpret.render import fit_size, outline_regions, render_colorbar, render_heatmap, render_swatches
 from tinct.io import atomic_write, find_images, imread, imwrite
@@ -70,7 +71,7 @@ _TOP_KEYS = {"schema": str, "source": str, "width": int, "height": int, "model":
              "entropy_bits": dict, "regions": list, "point": (dict, type(None)), "saliency": dict, "files": dict}
 _REGION_KEYS = {"id": int, "centroid": list, "bbox": list, "area_fraction": float, "mean_l": float,
                 "entropy_bits": float, "candidates": list}
-_OPTIONAL_KEYS = {"levels": bool}  # added after the first reports were written: absent = False
+_OPTIONAL_KEYS = {"levels": bool, "balance": float}  # added after the first reports: absent = False / 0
 _CANDIDATE_KEYS = {"hex": str, "rgb": list, "ab": list, "probability": float}
 
 README = """\
@@ -176,7 +177,8 @@ def report_dict(ex: Explanation, *, source: str, width: int, height: int) -> dic
     return {
         "schema": SCHEMA, "source": source, "width": int(width), "height": int(height),
         "model": ex.model, "weights": _weights_name(ex.model), "size": ex.size,
-        "temperature": float(ex.temperature), "levels": ex.levels, "k": ex.k, "num_bins": ex.num_bins,
+        "temperature": float(ex.temperature), "levels": ex.levels, "balance": DEFAULT_BALANCE,
+        "k": ex.k, "num_bins": ex.num_bins,
         "max_entropy_bits": round(ex.max_entropy, 4),
         "entropy_bits": {"mean": round(float(ex.entropy.mean()), 4), "p10": round(p10, 4),
                          "p50": round(p50, 4), "p90": round(p90, 4)},

@@ -99,6 +99,8 @@ def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default"
     from tinct.colorizer import working_light
 
     work = working_light(light, size, levels=levels)  # the image predict_logits feeds the network
+    # The network's own logits, without predict_logits' balance shift: that shift is the same for
+    # every photo, so it says nothing about which pixels matter; it only changes the target bin.
     hw, ww = work.shape
     x = torch.from_numpy(work)[None, None].requires_grad_(True)
     with torch.enable_grad():

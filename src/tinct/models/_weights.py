@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 DEFAULT_MODEL = "default"
 _NAME = re.compile(r"^(?P<stem>.+)-(?P<hash>[0-9a-f]{8})\.pt$")
 
@@ -99,16 +101,31 @@ def load_model(name: str = DEFAULT_MODEL) -> Any:
     return model.eval()
 
 
+@lru_cache(maxsize=4)
+def colour_prior(name: str = DEFAULT_MODEL) -> np.ndarray | None:
+    """The ab-bin counts of the photos a model was trained on (Q,), or None if its file has none.
+
+    Every weight file ``tinct train`` or ``tinct export`` writes carries them (an ensemble: its
+    members' mean). Read-only: the array is shared between callers.
+    """
+    from tinct.color.gamut import ab_bins
+
+    path = shipped_weights() if name == DEFAULT_MODEL else Path(name)
+    counts = np.asarray(read_weights(path)["extra"].get("prior", []), np.float64)
+    if counts.shape != (len(ab_bins()),) or not counts.sum() > 0:
+        return None
+    counts.setflags(write=False)
+    return counts
+
+
 def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "colornet") -> Path:
     """Write the fp16 weight file of training checkpoints (or weight files) into ``folder``.
 
     One checkpoint gives its network; several give a :class:`~tinct.models.colornet.ColorEnsemble`
     of them (an ensemble among the inputs contributes its members: ensembles do not nest). The
-    ensemble's ``extra`` keeps each member's, and its colour prior (used by reference-guided
-    colorization) is the mean of the inputs' normalised priors, over the inputs that have one.
+    ensemble's ``extra`` keeps each member's, and its colour prior (:func:`colour_prior`) is the
+    mean of the inputs' normalised priors, over the inputs that have one.
     """
-    import numpy as np
-
     from tinct.models.colornet import ColorEnsemble, EnsembleConfig
 
     payloads = [read_weights(c) for c in checkpoints]
