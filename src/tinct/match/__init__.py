@@ -160,6 +160,14 @@ def _fit_chain(steps: tuple[str, ...], colors: ColorSet, palette: Palette, rng: 
     return maps[0] if len(maps) == 1 else Chain(maps)
 
 
+def _fill_hidden(image: np.ndarray, visible: np.ndarray) -> np.ndarray:
+    """``image`` with each invisible pixel (``visible`` False) given its nearest visible pixel's value."""
+    from scipy.ndimage import distance_transform_edt
+
+    rows, cols = distance_transform_edt(~visible, return_distances=False, return_indices=True)
+    return image[rows, cols]
+
+
 def transfer(
     source: np.ndarray,
     reference: np.ndarray | Palette,
@@ -271,7 +279,10 @@ def transfer(
         mapped = evaluate(src_rgb, fmap, separable=fmap.separable, out_dtype=None, index=idx, cheap=fmap.cheap)
         src_f = to_float(src_rgb)
         if regrain:
-            mapped = regrain_float(src_f, np.clip(mapped, 0, 1))
+            grain_src, grain_map = src_f, np.clip(mapped, 0, 1)
+            if valid is not None:  # colours hidden under transparent pixels must not bleed into visible edges
+                grain_src, grain_map = _fill_hidden(grain_src, valid), _fill_hidden(grain_map, valid)
+            mapped = regrain_float(grain_src, grain_map)
         sf, mf = src_f.reshape(-1, 3), mapped.reshape(-1, 3)
         wf = None if weights is None else weights.reshape(-1)
         out = np.empty((n, 3), dtype=out_dtype)
