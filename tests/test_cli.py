@@ -102,6 +102,13 @@ def test_transfer_file_folder_and_palette(tmp_path, photos, capsys):
     assert main(["transfer", str(folder), str(tmp_path / "ref.jpg"), "-o", str(tmp_path / "t"), "-m", "nope"]) == 2
     err = capsys.readouterr().err
     assert "unknown method 'nope'" in err and err.count("hm-mkl-hm") == 1  # the valid methods, listed once
+    # a one-colour reference is allowed (it paints the photo that colour) but said to be one
+    Image.fromarray(np.full((20, 30, 3), (230, 120, 20), np.uint8)).save(tmp_path / "orange.png")
+    assert main(["transfer", str(tmp_path / "a.png"), str(tmp_path / "orange.png"), "-o",
+                 str(tmp_path / "flat.png")]) == 0
+    assert "orange.png has almost a single colour (RGB spread 0.0 levels)" in capsys.readouterr().err
+    assert main(["transfer", str(tmp_path / "a.png"), str(tmp_path / "ref.jpg"), "-o", str(tmp_path / "b.png")]) == 0
+    assert "single colour" not in capsys.readouterr().err
 
 
 def test_evaluate_writes_a_report(tmp_path, photos):

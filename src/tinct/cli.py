@@ -24,6 +24,7 @@ from tinct.colorizer import (
 from tinct.io import ImageError, atomic_write
 
 EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+FLAT_REFERENCE = 0.02  # RGB standard deviation (0-1) under which a transfer reference is "one colour"
 
 
 class CliError(Exception):
@@ -271,6 +272,10 @@ def _cmd_transfer(args: argparse.Namespace) -> int:
             raise CliError(f"{ref_path}: not a tinct palette ({exc})") from exc
     else:
         reference = Palette.from_image(imread(ref_path, **_read_kwargs(args)))
+    spread = float(reference.cov.trace()) ** 0.5
+    if spread < FLAT_REFERENCE and not args.quiet:  # every method then paints the photo nearly one colour
+        print(f"note: {ref_path} has almost a single colour (RGB spread {spread * 255:.1f} levels): "
+              "the result will be nearly that colour", file=sys.stderr)
     if args.save_palette:
         try:
             Path(args.save_palette).parent.mkdir(parents=True, exist_ok=True)
