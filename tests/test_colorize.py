@@ -138,6 +138,19 @@ def test_more_balance_is_more_colourful_and_is_validated(photos):
             tinct.colorize(gray, balance=b)
 
 
+def test_a_weight_file_without_a_prior_ignores_balance_and_says_so(photos, tmp_path):
+    from tinct.interpret import explain
+    from tinct.models._weights import load_model, save_weights
+
+    path = str(save_weights(load_model("default"), tmp_path, extra={}))  # the shipped network, no prior
+    gray = photos["camera"][::4, ::4]
+    with pytest.warns(UserWarning, match="carries no colour prior, so balance has no effect"):
+        bold = tinct.colorize(gray, model=path, balance=0.3)
+    assert np.array_equal(bold, tinct.colorize(gray, model=path, balance=0.0))
+    assert explain(gray, model=path, with_saliency=False).balance == 0.0  # what was applied
+    assert explain(gray, with_saliency=False).balance == DEFAULT_BALANCE
+
+
 def test_working_shape_is_stride_exact():
     assert working_shape(512, 512, 256) == (256, 256)
     h, w = working_shape(3000, 4000, 256)

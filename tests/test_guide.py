@@ -194,3 +194,18 @@ def test_reference_from_the_same_scene_beats_auto_and_transfer(shared_data):
                          err(transfer(gray, ref, "mkl"))])
     with_ref, auto, mkl = np.mean(errs, axis=0)
     assert with_ref < auto and with_ref < mkl, (with_ref, auto, mkl)
+
+
+def test_a_reference_replaces_the_whole_prior_so_balance_does_not_apply(photos):
+    """reference_shift already divides out the training prior (gamma 0.5); the session must not
+    divide it out a second time through predict_logits' balance."""
+    from tinct.colorizer import predict_logits
+    from tinct.guide import GuidedSession
+    from tinct.guide.reference import reweight_by_reference
+
+    gray, ref = photos["camera"][::4, ::4], photos["coffee"][::4, ::4]
+    with_ref = GuidedSession(gray, reference=ref, balance=0.3)
+    raw = predict_logits(with_ref.prep.light, balance=0.0)
+    assert np.allclose(with_ref.logits, reweight_by_reference(raw, ref), atol=1e-4)
+    plain = GuidedSession(gray, balance=0.3)  # without a reference it does
+    assert not np.allclose(plain.logits, raw, atol=1e-2)

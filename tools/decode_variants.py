@@ -26,15 +26,17 @@ from pathlib import Path
 import numpy as np
 from scipy.special import log_softmax
 
-from tinct.color.gamut import ab_bins, clip_ab_to_gamut, smooth_prior
+from tinct.color.gamut import ab_bins, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb
 from tinct.color.upsample import GuidedRows, guided_coefficients, resize_plane
-from tinct.colorizer import Prepared, compose, decode_ab, light_at, predict_logits, prepare
+from tinct.colorizer import Prepared, compose, decode_ab, light_at, prepare
+from tinct.colorizer import log_prior as training_log_prior
+from tinct.colorizer import predict_logits as balanced_logits
 from tinct.evaluate import gray_of, load_photos
 from tinct.metrics.auc import ab_error_curve, auc_from_curves, count_ab_bins, inverse_frequency_weights
 from tinct.metrics.colorfulness import colorfulness
 from tinct.metrics.psnr import psnr
-from tinct.models._weights import export_checkpoints, load_model, save_weights
+from tinct.models._weights import colour_prior, export_checkpoints, load_model, save_weights
 
 BINS = ab_bins().astype(np.float64)
 
@@ -76,6 +78,11 @@ def compose_finer(ab_lo: np.ndarray, prep: Prepared, factor: int, radius: int) -
     return (rgb * 255 + 0.5).astype(np.uint8)  # as compose() rounds an 8-bit photo
 
 
+def predict_logits(light: np.ndarray, **kwargs) -> np.ndarray:
+    """The network's logits as trained: the rows here add their own adjustments (balance 0)."""
+    return balanced_logits(light, balance=0.0, **kwargs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
@@ -85,7 +92,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int)
     ap.add_argument("--upsampling", action="store_true", help="add rows for the chroma upsampling")
     args = ap.parse_args()
-    log_prior = np.log(smooth_prior(np.asarray(load_model(args.model).extra["prior"])) + 1e-6)[:, None, None]
+    log_prior = training_log_prior(colour_prior(args.model))[:, None, None]
 
     def median(z: np.ndarray, light_lo: np.ndarray) -> np.ndarray:
         lab = clip_ab_to_gamut(np.concatenate([light_lo[..., None], geometric_median(z)], axis=-1))

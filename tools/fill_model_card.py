@@ -105,6 +105,7 @@ def pick_default(table: str, psnr_margin: float = 0.5,
         return None
     truth = gray["CF"] + gray["dCF"]
     settings = [dict(zip(header, map(float, r), strict=True)) for r in rows if r[0] != "gray"]
+    settings = [r for r in settings if r.get("sat", 1.0) == 1.0]  # the defaults keep the predicted chroma
     ok = [r for r in settings if r["PSNR"] >= gray["PSNR"] - psnr_margin
           and abs(r["CF"] - truth) <= truth_tolerance * truth]
     best = max(ok, key=lambda r: r["AuC-rb"], default=None)
@@ -221,8 +222,9 @@ def main() -> None:
                          f"({DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}, {DEFAULT_BALANCE}): set DEFAULT_SIZE, "
                          "DEFAULT_TEMPERATURE and DEFAULT_BALANCE first")
     verdict = (f"It picks working size {DEFAULT_SIZE}, T = {DEFAULT_TEMPERATURE} and balance {DEFAULT_BALANCE}, "
-               "the defaults of `tinct colorize`, `tinct evaluate` and `tinct serve`; change them with "
-               "`--size`, `--temperature` and `--balance`.")
+               "the defaults of `tinct colorize`, `tinct evaluate`, `tinct explain` and `tinct serve`; "
+               "`tinct colorize` and `tinct explain` change them with `--size`, `--temperature` and `--balance` "
+               "(`tinct evaluate`: `--work-size`), the web page's temperature with its slider.")
     previous = ""
     if args.previous:
         p = auto_of(json.loads(Path(args.previous).read_text())["summary"], args.previous_method)

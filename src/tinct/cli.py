@@ -360,7 +360,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     from tinct.interpret.report import run_explain
 
-    _check_look(args.temperature)
+    _check_look(args.temperature, 1.0, args.balance)
     point = None
     if args.point:
         try:
@@ -379,7 +379,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     try:
         folders = run_explain([Path(p) for p in args.inputs], _output_folder(args.output), k=args.k,
                               model=args.model, size=args.size, point=point, temperature=args.temperature,
-                              levels=args.levels, on_error=on_error)
+                              levels=args.levels, balance=args.balance, on_error=on_error)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     for f in folders:
@@ -561,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", default="default")
     x.add_argument("--size", type=int, default=DEFAULT_SIZE)
     x.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE)
+    x.add_argument("--balance", type=float, default=DEFAULT_BALANCE, help="as for colorize (default %(default)s)")
     x.add_argument("--levels", action="store_true", help="explain the network on a faded scan's stretched tones "
                    "(as colorize --levels)")
     x.set_defaults(func=_cmd_explain)

@@ -156,17 +156,19 @@ def predict_logits(light: np.ndarray, *, model: str = "default", size: int = DEF
     the two engines agree to ~1e-5. If the ONNX export fails, auto warns once and uses torch;
     an explicit onnx request raises instead.
     """
-    shift = balance_shift(model, balance)
-    logits = _network_logits(working_light(light, size, levels=levels), model, backend)
+    check_look(1.0, 1.0, balance)
+    logits, counts = _network_logits(working_light(light, size, levels=levels), model, backend)
+    shift = _shift(counts, balance, model)
     return logits if shift is None else logits + shift[:, None, None]
 
 
-def _network_logits(work: np.ndarray, model: str, backend: str) -> np.ndarray:
-    """The network's own logits (Q, h, w) for the working-size L, on the requested backend."""
+def _network_logits(work: np.ndarray, model: str, backend: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The network's own logits (Q, h, w) for the working-size L, on the requested backend, and
+    the weights' colour prior counts (from the ONNX export's metadata or the torch weights)."""
     strict = _requested(backend) == "onnx"
     if resolve_backend(backend) == "onnx" and (strict or model not in _ONNX_FAILED):
         try:
-            from tinct.models._onnx import onnx_session, run
+            from tinct.models._onnx import onnx_session, run, session_prior
 
             session = onnx_session(model)
         except (ImportError, RuntimeError) as exc:  # OnnxError is a RuntimeError
@@ -176,15 +178,15 @@ def _network_logits(work: np.ndarray, model: str, backend: str) -> np.ndarray:
             warnings.warn(f"onnxruntime unusable ({exc}); running the network with torch", RuntimeWarning,
                           stacklevel=3)
         else:
-            return run(session, np.ascontiguousarray(work[None, None], dtype=np.float32))[0]
+            return run(session, np.ascontiguousarray(work[None, None], dtype=np.float32))[0], session_prior(session)
     import torch
 
-    from tinct.models._weights import load_model
+    from tinct.models._weights import load_model, prior_counts
 
     net = load_model(model)
     with torch.inference_mode():
         logits = net(torch.from_numpy(work)[None, None])[0]
-    return logits.numpy()
+    return logits.numpy(), prior_counts(net.extra)
 
 
 def working_light(light: np.ndarray, size: int = DEFAULT_SIZE, *, levels: bool = False) -> np.ndarray:
@@ -231,8 +233,9 @@ def balance_shift(model: str = "default", balance: float = DEFAULT_BALANCE) -> n
     """Per-bin logit offsets (Q,) float32, ``-balance * log(smoothed training prior + eps)``.
 
     None when ``balance`` is 0 or the weight file carries no prior (then the logits are used as
-    they are). Subtracting a multiple of the log prior is the post-hoc logit adjustment of
-    Menon et al. for a class-balanced error; balance 1 would score every colour bin alike.
+    they are, with a warning once per model). Subtracting a multiple of the log prior is the
+    post-hoc logit adjustment of Menon et al. for a class-balanced error; balance 1 would score
+    every colour bin alike.
 
     References
     ----------
@@ -242,13 +245,31 @@ def balance_shift(model: str = "default", balance: float = DEFAULT_BALANCE) -> n
     check_look(1.0, 1.0, balance)
     if balance == 0:
         return None
-    from tinct.color.gamut import smooth_prior
     from tinct.models._weights import colour_prior
 
-    counts = colour_prior(model)
-    if counts is None:
+    return _shift(colour_prior(model), balance, model)
+
+
+_NO_PRIOR_TOLD: set[str] = set()
+
+
+def log_prior(counts: np.ndarray, *, eps: float = PRIOR_EPS) -> np.ndarray:
+    """``log(smoothed prior + eps)`` (Q,) of ab-bin counts (:func:`tinct.color.gamut.smooth_prior`)."""
+    from tinct.color.gamut import smooth_prior
+
+    return np.log(smooth_prior(counts) + eps)
+
+
+def _shift(counts: np.ndarray | None, balance: float, model: str) -> np.ndarray | None:
+    if balance == 0:
         return None
-    return (-balance * np.log(smooth_prior(counts) + PRIOR_EPS)).astype(np.float32)
+    if counts is None:
+        if model not in _NO_PRIOR_TOLD:
+            _NO_PRIOR_TOLD.add(model)
+            warnings.warn(f"{model}: the weight file carries no colour prior, so balance has no effect",
+                          UserWarning, stacklevel=4)
+        return None
+    return (-balance * log_prior(counts)).astype(np.float32)
 
 
 def decode_ab(logits: np.ndarray, light_lo: np.ndarray, *, temperature: float = DEFAULT_TEMPERATURE,

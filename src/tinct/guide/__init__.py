@@ -68,7 +68,9 @@ class GuidedSession:
     size: int = DEFAULT_SIZE
     reference: np.ndarray | None = None
     levels: bool = False  # stretch a faded scan's L for the network (tinct.colorizer.stretch_levels)
-    balance: float = DEFAULT_BALANCE  # logit adjustment (tinct.colorizer.balance_shift)
+    # logit adjustment (tinct.colorizer.balance_shift); with a reference it does not apply: the
+    # reference's palette replaces the whole training prior (tinct.guide.reference.reference_shift)
+    balance: float = DEFAULT_BALANCE
     prep: Prepared = field(init=False, repr=False)
     logits: np.ndarray | None = field(init=False, default=None, repr=False)
     _solver: PropagationSolver | None = field(init=False, default=None, repr=False)
@@ -79,7 +81,7 @@ class GuidedSession:
         self.prep = prepare(self.image)
         if self.engine == "auto":
             self.logits = predict_logits(self.prep.light, model=self.model, size=self.size, levels=self.levels,
-                                         balance=self.balance)
+                                         balance=self.balance if self.reference is None else 0.0)
             if self.reference is not None:
                 from tinct.guide.reference import reweight_by_reference
 

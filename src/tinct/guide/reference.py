@@ -50,13 +50,14 @@ def reference_shift(reference: np.ndarray, *, model: str = "default", gamma: flo
                     eps: float | None = None) -> np.ndarray:
     """Per-bin log-weights (Q,) that swap the training prior for the reference's palette:
     ``log(h_ref + eps) - gamma * log(prior + eps)``, added to the network's logits."""
+    from tinct.colorizer import log_prior
     from tinct.models._weights import colour_prior
 
     eps = 1e-3 / len(ab_bins()) if eps is None else eps
     counts = colour_prior(model)
     shift = np.log(reference_histogram(reference) + eps)
     if counts is not None:
-        shift -= gamma * np.log(smooth_prior(counts) + eps)
+        shift -= gamma * log_prior(counts, eps=eps)
     return shift.astype(np.float32)
 
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import log_softmax
 
-from tinct.colorizer import DEFAULT_SIZE, predict_logits, prepare
+from tinct.colorizer import DEFAULT_BALANCE, DEFAULT_SIZE, predict_logits, prepare
 
 __all__ = ["cached_logits", "clear_cache", "cache_info", "log_probabilities", "entropy_bits", "max_entropy_bits",
            "grid_index", "grid_box"]
@@ -38,14 +38,15 @@ class CacheInfo(NamedTuple):
     maxsize: int
 
 
-def _key(image: np.ndarray, model: str, size: int, levels: bool) -> tuple:
+def _key(image: np.ndarray, model: str, size: int, levels: bool, balance: float) -> tuple:
     arr = np.ascontiguousarray(image)
     digest = hashlib.blake2b(arr.view(np.uint8).reshape(-1), digest_size=16).hexdigest()
-    return digest, arr.shape, arr.dtype.str, str(model), int(size), bool(levels)
+    return digest, arr.shape, arr.dtype.str, str(model), int(size), bool(levels), float(balance)
 
 
 def cached_logits(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE,
-                  light: np.ndarray | None = None, levels: bool = False) -> np.ndarray:
+                  light: np.ndarray | None = None, levels: bool = False,
+                  balance: float = DEFAULT_BALANCE) -> np.ndarray:
     """Logits ``(Q, h, w)`` for ``image``, from the cache when this photo was seen before.
 
     Parameters
@@ -61,7 +62,7 @@ def cached_logits(image: np.ndarray, *, model: str = "default", size: int = DEFA
     ndarray, shape (Q, h, w), float32, read-only (it is shared with the cache).
     """
     image = np.asarray(image)
-    key = _key(image, model, size, levels)
+    key = _key(image, model, size, levels, balance)
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
@@ -69,7 +70,7 @@ def cached_logits(image: np.ndarray, *, model: str = "default", size: int = DEFA
             return _cache[key]
     if light is None:
         light = prepare(image).light
-    logits = predict_logits(light, model=model, size=size, levels=levels)
+    logits = predict_logits(light, model=model, size=size, levels=levels, balance=balance)
     logits.setflags(write=False)
     with _lock:
         _stats["misses"] += 1

@@ -8,7 +8,16 @@ import numpy as np
 
 from tinct.color.gamut import ab_bins
 from tinct.color.upsample import resize_plane
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, compose, decode_ab, light_at, prepare
+from tinct.colorizer import (
+    DEFAULT_BALANCE,
+    DEFAULT_SIZE,
+    DEFAULT_TEMPERATURE,
+    balance_shift,
+    compose,
+    decode_ab,
+    light_at,
+    prepare,
+)
 from tinct.interpret._distribution import cached_logits, entropy_bits, log_probabilities, max_entropy_bits
 from tinct.interpret.regions import DEFAULT_REGIONS, Region, describe_regions
 from tinct.interpret.saliency import cells_box, gradient_map, target_cells
@@ -46,9 +55,10 @@ class Explanation:
         What the saliency explains, in words ("point (x, y)", "most uncertain region #7 ...").
     point : (x, y) or None
         The point asked about, with ``point_suggestions`` its top-k colours.
-    model, size, temperature, k, levels :
+    model, size, temperature, k, levels, balance :
         The settings used (``levels``: the network saw the photo's lightness stretched, as for a
-        faded scan; see :func:`tinct.colorizer.stretch_levels`).
+        faded scan; see :func:`tinct.colorizer.stretch_levels`; ``balance``: the logit adjustment
+        applied, 0 when the weight file has no colour prior).
     """
 
     entropy: np.ndarray
@@ -67,6 +77,7 @@ class Explanation:
     point: tuple[int, int] | None = None
     point_suggestions: list[Suggestion] = field(default_factory=list)
     levels: bool = False
+    balance: float = 0.0
 
     @property
     def num_bins(self) -> int:
@@ -82,7 +93,8 @@ class Explanation:
 def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE, k: int = 5,
             temperature: float = DEFAULT_TEMPERATURE, n_regions: int = DEFAULT_REGIONS,
             point: tuple[int, int] | None = None, box: tuple[int, int, int, int] | None = None,
-            saliency_target: str = "bin", with_saliency: bool = True, levels: bool = False) -> Explanation:
+            saliency_target: str = "bin", with_saliency: bool = True, levels: bool = False,
+            balance: float = DEFAULT_BALANCE) -> Explanation:
     """Explain the automatic colorization of a photo.
 
     Runs the network once (its logits are cached, so :func:`suggest_colors` on the same
@@ -93,10 +105,10 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
     image : ndarray, shape (H, W) or (H, W, C), C in 1-4
         The photo (uint8, uint16 or float in [0, 1]); a colour photo is reduced to its
         lightness (no warning: explaining what the network would do is the point).
-    model, size, temperature, levels :
+    model, size, temperature, levels, balance :
         As in :func:`tinct.colorize`; ``temperature`` is used only for ``colorized``
         (and ``saliency_target="chroma"``): entropies and probabilities are those of the
-        network's distribution itself (temperature 1).
+        distribution the colours are decoded from (after ``balance``) at temperature 1.
     k : int
         Candidate colours per region (and at ``point``).
     n_regions : int
@@ -133,7 +145,7 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
         raise ValueError("give at most one of point and box")
     prep = prepare(image)
     shape = prep.light.shape
-    logits = cached_logits(image, model=model, size=size, light=prep.light, levels=levels)
+    logits = cached_logits(image, model=model, size=size, light=prep.light, levels=levels, balance=balance)
     grid = logits.shape[1:]
     # Distribution and its entropy on the grid, entropy at full resolution.
     prob = np.exp(log_probabilities(logits))
@@ -149,19 +161,20 @@ def explain(image: np.ndarray, *, model: str = "default", size: int = DEFAULT_SI
     point_xy, point_suggestions = None, []
     if point is not None:
         point_suggestions = suggest_colors(image, point[0], point[1], k=int(k), model=model, size=size,
-                                           levels=levels)
+                                           levels=levels, balance=balance)
         point_xy = (int(np.floor(float(point[0]))), int(np.floor(float(point[1]))))
     sal, sal_box, sal_what = None, None, ""
     if with_saliency:
         cells, sal_what = target_cells(prep, grid, box=box, point=point, entropy_lo=entropy_lo, labels=labels,
                                        size=size)
         sal = gradient_map(prep.light, cells, model=model, size=size, target=saliency_target,
-                           temperature=temperature, levels=levels)
+                           temperature=temperature, levels=levels, balance=balance)
         sal_box = cells_box(cells, shape)
     return Explanation(
         entropy=entropy.astype(np.float32), entropy_lo=entropy_lo,
         normalised_entropy=(entropy / top).astype(np.float32),
         colorized=colorized, regions=regions, labels=labels, saliency=sal, saliency_box=sal_box,
         saliency_target=sal_what, model=str(model), size=int(size), temperature=float(temperature), k=int(k),
-        point=point_xy, point_suggestions=point_suggestions, levels=bool(levels))
+        point=point_xy, point_suggestions=point_suggestions, levels=bool(levels),
+        balance=float(balance) if balance_shift(model, balance) is not None else 0.0)
 

@@ -177,7 +177,7 @@ def report_dict(ex: Explanation, *, source: str, width: int, height: int) -> dic
     return {
         "schema": SCHEMA, "source": source, "width": int(width), "height": int(height),
         "model": ex.model, "weights": _weights_name(ex.model), "size": ex.size,
-        "temperature": float(ex.temperature), "levels": ex.levels, "balance": DEFAULT_BALANCE,
+        "temperature": float(ex.temperature), "levels": ex.levels, "balance": ex.balance,
         "k": ex.k, "num_bins": ex.num_bins,
         "max_entropy_bits": round(ex.max_entropy, 4),
         "entropy_bits": {"mean": round(float(ex.entropy.mean()), 4), "p10": round(p10, 4),
@@ -351,7 +351,7 @@ def _resize_labels(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, *, k: int = 5,
                 model: str = "default", size: int = DEFAULT_SIZE, point: tuple[int, int] | None = None,
                 temperature: float = DEFAULT_TEMPERATURE, levels: bool = False,
-                on_error: Callable[[Path, str], None] | None = None) -> list[Path]:
+                balance: float = DEFAULT_BALANCE, on_error: Callable[[Path, str], None] | None = None) -> list[Path]:
     """Explain each photo into ``outdir/<stem>/``; returns those folders, in input order.
 
     Parameters
@@ -362,7 +362,7 @@ def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, 
         Created if missing. Photos with the same stem get ``<stem>-2``, ``<stem>-3``, ...
     k : int
         Candidate colours per region (and at ``point``).
-    model, size, temperature, levels :
+    model, size, temperature, levels, balance :
         As in :func:`tinct.colorize`.
     point : (x, y), optional
         A pixel to explain in every photo: its suggestions go into the JSON and the page,
@@ -397,7 +397,8 @@ def run_explain(inputs: Sequence[str | os.PathLike], outdir: str | os.PathLike, 
             h, w = image.shape[:2]
             if not (0 <= point[0] < w and 0 <= point[1] < h):
                 raise ValueError(f"point {tuple(point)} is outside the {w}x{h} image")
-        ex = explain(image, model=model, size=size, k=k, temperature=temperature, point=point, levels=levels)
+        ex = explain(image, model=model, size=size, k=k, temperature=temperature, point=point, levels=levels,
+                     balance=balance)
         write_explanation(ex, image, job.output, source=job.source.name, like=job.source)
 
     done: list[tuple[Path, Path]] = []

@@ -26,7 +26,16 @@ from scipy.ndimage import gaussian_filter
 
 from tinct.color.gamut import ab_bins
 from tinct.color.upsample import resize_plane
-from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, STRIDE, Prepared, prepare, working_shape
+from tinct.colorizer import (
+    DEFAULT_BALANCE,
+    DEFAULT_SIZE,
+    DEFAULT_TEMPERATURE,
+    STRIDE,
+    Prepared,
+    balance_shift,
+    prepare,
+    working_shape,
+)
 from tinct.interpret._distribution import cached_logits, entropy_bits, grid_box, grid_index
 
 __all__ = ["saliency", "TARGETS"]
@@ -85,7 +94,7 @@ def cells_box(cells: np.ndarray, shape: tuple[int, int]) -> tuple[int, int, int,
 
 def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default", size: int = DEFAULT_SIZE,
                  target: str = "bin", temperature: float = DEFAULT_TEMPERATURE,
-                 sigma: float | None = None, levels: bool = False) -> np.ndarray:
+                 sigma: float | None = None, levels: bool = False, balance: float = DEFAULT_BALANCE) -> np.ndarray:
     """Saliency (H, W) in [0, 1] of the full-resolution ``light`` for the target ``cells`` (h, w)."""
     import torch
 
@@ -99,12 +108,15 @@ def gradient_map(light: np.ndarray, cells: np.ndarray, *, model: str = "default"
     from tinct.colorizer import working_light
 
     work = working_light(light, size, levels=levels)  # the image predict_logits feeds the network
-    # The network's own logits, without predict_logits' balance shift: that shift is the same for
-    # every photo, so it says nothing about which pixels matter; it only changes the target bin.
+    # the logits predict_logits returns: the balance shift picks the target bin and weighs the
+    # gradient (d log softmax(z + c)_k = dz_k - sum_j p_j(z + c) dz_j), so it must be there
+    shift = balance_shift(model, balance)
     hw, ww = work.shape
     x = torch.from_numpy(work)[None, None].requires_grad_(True)
     with torch.enable_grad():
         logits = net(x)[0]
+        if shift is not None:
+            logits = logits + torch.from_numpy(shift)[:, None, None]
         if logits.shape[1:] != cells.shape:
             raise ValueError(f"target cells {cells.shape} do not match the network grid {tuple(logits.shape[1:])}")
         m = torch.from_numpy(np.ascontiguousarray(cells))
@@ -166,7 +178,8 @@ def target_cells(prep: Prepared, grid: tuple[int, int], *, box=None, point=None,
 def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
              point: tuple[int, int] | None = None, mask: np.ndarray | None = None, model: str = "default",
              size: int = DEFAULT_SIZE, target: str = "bin", temperature: float = DEFAULT_TEMPERATURE,
-             sigma: float | None = None, levels: bool = False) -> np.ndarray:
+             sigma: float | None = None, levels: bool = False,
+             balance: float = DEFAULT_BALANCE) -> np.ndarray:
     """Which part of the photo drove the predicted colour of a region.
 
     Parameters
@@ -180,7 +193,7 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
         (about 12 x 12 working pixels, 1/20 of a 256-px working size across).
     mask : ndarray of bool, shape (H, W), optional
         Target pixels.
-    model, size, levels :
+    model, size, levels, balance :
         As in :func:`tinct.colorize`.
     target : {"bin", "chroma"}
         What is explained: the mean log-probability of the region's most likely ab bin, or
@@ -214,7 +227,8 @@ def saliency(image: np.ndarray, *, box: tuple[int, int, int, int] | None = None,
     grid = (hw // STRIDE, ww // STRIDE)
     entropy_lo = None
     if box is None and point is None and mask is None:
-        entropy_lo = entropy_bits(cached_logits(image, model=model, size=size, light=prep.light, levels=levels))
+        entropy_lo = entropy_bits(cached_logits(image, model=model, size=size, light=prep.light, levels=levels,
+                                                balance=balance))
     cells, _ = target_cells(prep, grid, box=box, point=point, mask=mask, entropy_lo=entropy_lo, size=size)
     return gradient_map(prep.light, cells, model=model, size=size, target=target, temperature=temperature,
-                        sigma=sigma, levels=levels)
+                        sigma=sigma, levels=levels, balance=balance)

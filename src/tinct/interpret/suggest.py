@@ -24,7 +24,7 @@ import numpy as np
 
 from tinct.color.gamut import GRID, ab_bins, clip_ab_to_gamut
 from tinct.color.lab import lab_to_rgb, rgb_to_lab
-from tinct.colorizer import DEFAULT_SIZE, prepare
+from tinct.colorizer import DEFAULT_BALANCE, DEFAULT_SIZE, prepare
 from tinct.interpret._distribution import cached_logits, grid_box, grid_index, log_probabilities
 
 __all__ = ["Suggestion", "suggest_colors", "top_colours"]
@@ -140,7 +140,8 @@ def _coordinate(value: float, name: str, limit: int, side: str) -> int:
 
 def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: str = "default",
                    size: int = DEFAULT_SIZE, radius: int = 0,
-                   reference: np.ndarray | None = None, levels: bool = False) -> list[Suggestion]:
+                   reference: np.ndarray | None = None, levels: bool = False,
+                   balance: float = DEFAULT_BALANCE) -> list[Suggestion]:
     """The ``k`` most likely distinct colours the network sees at pixel (x, y).
 
     Parameters
@@ -165,7 +166,10 @@ def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: 
     reference : ndarray, optional
         A colour photo whose palette steers the suggestions, as it steers
         ``tinct.colorize(..., reference=...)``: the training prior in the distribution is
-        swapped for the reference's colour histogram.
+        swapped for the reference's colour histogram (``balance`` then does not apply: the
+        reference's palette replaces the whole prior).
+    levels, balance : optional
+        As in :func:`tinct.colorize`.
 
     Returns
     -------
@@ -203,7 +207,8 @@ def suggest_colors(image: np.ndarray, x: float, y: float, *, k: int = 5, model: 
     height, width = image.shape[:2]
     col = _coordinate(x, "x", width, "width")
     row = _coordinate(y, "y", height, "height")
-    logits = cached_logits(image, model=model, size=size, levels=levels)
+    logits = cached_logits(image, model=model, size=size, levels=levels,
+                           balance=0.0 if reference is not None else balance)
     grid = logits.shape[1:]
     shift: np.ndarray | float = 0.0
     if reference is not None:

@@ -2,9 +2,10 @@
 
 The export is built from the weights on first use and cached as ``colornet-<sha8>.onnx`` in
 ``$TINCT_CACHE`` (default ``~/.cache/tinct``), where ``sha8`` starts the sha256 of the weight
-file: new weights never reuse an old export. Each file also records the full weight hash and
-:data:`EXPORT_VERSION` in its metadata; a file that does not load or does not match is rebuilt,
-and an unwritable cache folder only costs an in-memory export (with a warning).
+file: new weights never reuse an old export. Each file also records the full weight hash,
+:data:`EXPORT_VERSION` and the weights' colour prior (:func:`session_prior`) in its metadata; a
+file that does not load or does not match is rebuilt, and an unwritable cache folder only costs
+an in-memory export (with a warning).
 
 Threads: a session runs with as many intra-op threads as torch has at the moment it is made
 (``torch.get_num_threads()``, which ``tinct colorize --workers N`` sets to cores // N), one
@@ -14,6 +15,7 @@ inter-op thread and sequential execution, so N photos in flight never ask for mo
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 import warnings
@@ -21,10 +23,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tinct._warnings import ignoring
 from tinct.models._weights import DEFAULT_MODEL, WeightsError, sha256_of, shipped_weights
 
-EXPORT_VERSION = "1"  # bump when the graph or the exporter settings change: old cache files are rebuilt
+EXPORT_VERSION = "2"  # bump when the graph, the exporter settings or the metadata change: old files are rebuilt
 OPSET = 17
 INPUT, OUTPUT = "light", "logits"
 _PROVIDERS = ["CPUExecutionProvider"]
@@ -108,12 +112,26 @@ def export_weights(name: str, folder: str | os.PathLike[str]) -> Path:
     digest = sha256_of(path)
     net = load_model(name)
     try:
-        data = onnx_bytes(net, metadata={"weights_sha256": digest})
+        data = onnx_bytes(net, metadata=_metadata(net, digest))
     except Exception as exc:
         raise OnnxError(f"{path}: ONNX export failed: {exc.__class__.__name__}: {exc}") from exc
     target = Path(folder) / cache_path(digest).name
     write_atomic(target, data)
     return target
+
+
+def _metadata(net: Any, digest: str) -> dict[str, str]:
+    """What an export records beside the graph: the weights' hash and their colour prior (so the
+    onnx path can apply tinct's balance without loading the torch weights)."""
+    return {"weights_sha256": digest, "colour_prior": json.dumps(list(getattr(net, "extra", {}).get("prior", [])))}
+
+
+def session_prior(session: Any) -> np.ndarray | None:
+    """The colour prior counts recorded in an export's metadata (None if it has none)."""
+    from tinct.models._weights import prior_counts
+
+    raw = session.get_modelmeta().custom_metadata_map.get("colour_prior", "[]")
+    return prior_counts({"prior": json.loads(raw)})
 
 
 def session_options(threads: int) -> Any:
@@ -173,7 +191,7 @@ def _session(name: str, threads: int) -> Any:
                 warnings.warn(f"{target}: stale ONNX cache file; rebuilding it", OnnxCacheWarning, stacklevel=3)
         net = load_model(name)  # raises WeightsError for a missing or bad file
         try:
-            data = onnx_bytes(net, metadata={"weights_sha256": digest})
+            data = onnx_bytes(net, metadata=_metadata(net, digest))
         except Exception as exc:
             raise OnnxError(f"{path}: ONNX export failed: {exc.__class__.__name__}: {exc}") from exc
         try:

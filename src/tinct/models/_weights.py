@@ -101,21 +101,21 @@ def load_model(name: str = DEFAULT_MODEL) -> Any:
     return model.eval()
 
 
-@lru_cache(maxsize=4)
+def prior_counts(extra: dict) -> np.ndarray | None:
+    """The ab-bin counts (Q,) in a weight file's ``extra``, or None when it has none (or a bad one)."""
+    from tinct.color.gamut import ab_bins
+
+    counts = np.asarray(extra.get("prior", []), np.float64)
+    return counts if counts.shape == (len(ab_bins()),) and counts.sum() > 0 else None
+
+
 def colour_prior(name: str = DEFAULT_MODEL) -> np.ndarray | None:
     """The ab-bin counts of the photos a model was trained on (Q,), or None if its file has none.
 
     Every weight file ``tinct train`` or ``tinct export`` writes carries them (an ensemble: its
-    members' mean). Read-only: the array is shared between callers.
+    members' mean).
     """
-    from tinct.color.gamut import ab_bins
-
-    path = shipped_weights() if name == DEFAULT_MODEL else Path(name)
-    counts = np.asarray(read_weights(path)["extra"].get("prior", []), np.float64)
-    if counts.shape != (len(ab_bins()),) or not counts.sum() > 0:
-        return None
-    counts.setflags(write=False)
-    return counts
+    return prior_counts(load_model(name).extra)
 
 
 def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "colornet") -> Path:
