@@ -388,8 +388,10 @@ def test_phone_width_layout(server, browser, photos):
 # ----------------------------------------------------------------------------- reviewed bugs
 
 
-def open_page(browser, server, **kw):
+def open_page(browser, server, init_script: str | None = None, **kw):
     context = browser.new_context(viewport={"width": 1366, "height": 900}, accept_downloads=True, **kw)
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.goto(server + "/")
     page.wait_for_selector("#pick-photo")
@@ -426,10 +428,29 @@ def test_a_photo_named_in_any_script_colorizes_and_downloads_under_its_name(serv
     context.close()
 
 
+# Counts the "abort" listeners on AbortSignals that are still attached (the page's own code is unchanged).
+COUNT_ABORT_LISTENERS = """
+(() => {
+  const add = EventTarget.prototype.addEventListener, remove = EventTarget.prototype.removeEventListener;
+  const live = new Set();
+  window.abortListeners = () => live.size;
+  EventTarget.prototype.addEventListener = function (type, fn, opts) {
+    if (this instanceof AbortSignal && type === "abort") live.add(fn);
+    return add.call(this, type, fn, opts);
+  };
+  EventTarget.prototype.removeEventListener = function (type, fn, opts) {
+    if (this instanceof AbortSignal && type === "abort") live.delete(fn);
+    return remove.call(this, type, fn, opts);
+  };
+})();
+"""
+
+
 def test_a_busy_server_is_waited_for_and_images_are_retried(server, browser, photos):
     """The server's busy answer (503 + Retry-After: 1), eight times in a row for the colorization and
-    twice for the photo's image; the page keeps trying, says it is waiting, and gets there."""
-    context, page = open_page(browser, server)
+    twice for the photo's image; the page keeps trying, says it is waiting, and gets there. Each
+    wait listens for the render being abandoned, and stops listening when it is over."""
+    context, page = open_page(browser, server, init_script=COUNT_ABORT_LISTENERS)
     refused = {"colorize": 8, "image": 2}
 
     def busy(kind):
@@ -451,6 +472,7 @@ def test_a_busy_server_is_waited_for_and_images_are_retried(server, browser, pho
     assert refused == {"colorize": 0, "image": 0}
     poll(page, lambda: page.evaluate("() => document.getElementById('before').naturalWidth") == 512, "the photo")
     assert page.is_hidden("#error")
+    assert page.evaluate("window.abortListeners()") == 0  # not one left behind per retry
     context.close()
 
 
@@ -597,3 +619,110 @@ def test_artifacts_are_gitignored():
     if shutil.which("git") and (root / ".git").exists():
         r = subprocess.run(["git", "check-ignore", "-q", str(ARTIFACTS / "x.png")], cwd=root)
         assert r.returncode == 0
+
+
+class HeldRequest:
+    """Holds the first request matching ``pattern`` until :meth:`release`; later ones pass."""
+
+    def __init__(self, page, pattern: str) -> None:
+        self.page, self.route, self.done = page, None, []
+        page.on("requestfinished", lambda r: self.done.append(r))  # (playwright takes no builtin methods)
+        page.on("requestfailed", lambda r: self.done.append(r))
+        page.route(pattern, self._handle)
+
+    def _handle(self, route) -> None:
+        if self.route is None:
+            self.route = route
+        else:
+            route.continue_()
+
+    def wait(self) -> None:
+        poll(self.page, lambda: self.route is not None, "the request to hold")
+
+    def release(self) -> None:
+        with contextlib.suppress(playwright_api.Error):  # the page may have aborted it
+            self.route.continue_()
+        poll(self.page, lambda: self.route.request in self.done, "the held request to end")
+        self.page.wait_for_timeout(500)  # time for its reply to be (wrongly) used
+
+
+def blob_alive(page, url: str) -> bool:
+    """Whether a blob: URL still loads (an <img> probe: the page's CSP keeps fetch() to the server)."""
+    return page.evaluate("""(url) => new Promise((resolve) => {
+        const img = new Image();
+        img.onload = () => resolve(true);
+        img.onerror = () => resolve(false);
+        img.src = url;
+    })""", url)
+
+
+def shown_src(page, selector: str, other_than: str | None = None) -> str:
+    """The blob: URL an <img> shows, once it has loaded one (other than ``other_than``)."""
+    def ready() -> bool:
+        src = page.get_attribute(selector, "src") or ""
+        return src.startswith("blob:") and src != other_than and page.evaluate(
+            "(s) => document.querySelector(s).complete", selector)
+
+    poll(page, ready, f"an image in {selector}")
+    return page.get_attribute(selector, "src")
+
+
+def test_replaced_images_give_their_blob_urls_back(server, browser, photos):
+    """Each image the page shows is a blob: URL; once replaced or removed, its memory is given back."""
+    context, page = open_page(browser, server)
+    open_photo(page, photos["camera"])
+    before, after = shown_src(page, "#before"), shown_src(page, "#after")
+    n = renders(page)
+    page.set_input_files("#ref-input", str(photos["astronaut"]))
+    wait_render(page, n)
+    thumb = shown_src(page, "#ref-thumb")
+    n = renders(page)
+    page.set_input_files("#ref-input", str(photos["coffee"]))
+    wait_render(page, n)
+    new_thumb = shown_src(page, "#ref-thumb", other_than=thumb)
+    assert not blob_alive(page, thumb) and blob_alive(page, new_thumb)
+    open_photo(page, photos["babcia"])
+    new_before, new_after = shown_src(page, "#before", other_than=before), shown_src(page, "#after", other_than=after)
+    assert not blob_alive(page, before) and not blob_alive(page, after)
+    assert blob_alive(page, new_before) and blob_alive(page, new_after)
+    n = renders(page)
+    page.click("#remove-ref")
+    wait_render(page, n)
+    assert not blob_alive(page, new_thumb)
+    context.close()
+
+
+def test_an_overlay_that_arrives_after_the_photo_changed_is_not_shown(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["camera"])
+    overlay = HeldRequest(page, "**/api/result/**")
+    page.check("#show-overlay")
+    overlay.wait()  # the camera's overlay is on its way ...
+    open_photo(page, photos["coffee"])  # ... when another photo is opened
+    overlay.release()
+    assert page.get_attribute("#overlay", "src") is None and page.is_hidden("#overlay")
+    assert not page.is_checked("#show-overlay") and page.is_hidden("#error")
+    page.check("#show-overlay")  # the new photo's own overlay
+    poll(page, lambda: page.is_visible("#overlay"), "the overlay")
+    assert page.evaluate("document.getElementById('overlay').naturalWidth") == 600  # coffee's, not the camera's
+    context.close()
+
+
+def test_a_reference_removed_while_it_uploads_stays_removed(server, browser, photos):
+    context, page = open_page(browser, server)
+    open_photo(page, photos["camera"])
+    n = renders(page)
+    page.set_input_files("#ref-input", str(photos["astronaut"]))
+    wait_render(page, n)
+    upload = HeldRequest(page, "**/api/upload")
+    page.set_input_files("#ref-input", str(photos["coffee"]))
+    upload.wait()  # another reference on its way ...
+    n = renders(page)
+    page.click("#remove-ref")  # ... when the user removes the reference
+    wait_render(page, n)
+    upload.release()
+    assert page.is_hidden("#ref-box") and page.is_visible("#ref-empty")
+    assert page.is_enabled("#pick-ref") and page.text_content("#pick-ref") == "Choose a reference…"
+    assert renders(page) == n + 1 and "with the palette" not in page.text_content("#status")
+    assert page.is_hidden("#error")
+    context.close()

@@ -60,7 +60,7 @@ from starlette.concurrency import run_in_threadpool
 from tinct.colorizer import DEFAULT_SIZE, DEFAULT_TEMPERATURE, MAX_TEMPERATURE
 from tinct.io import DEFAULT_MAX_PIXELS, ImageError, imread, imwrite
 
-__all__ = ["create_app", "run", "JobLimiter"]
+__all__ = ["create_app", "run", "Job", "JobLimiter"]
 
 log = logging.getLogger("tinct.serve")
 
@@ -77,6 +77,15 @@ preview_doc = "Longest side of the returned image (0: full resolution); the stor
 # Bounded concurrency
 
 
+@dataclass(eq=False)
+class Job:
+    """A job waiting for or holding a slot of a :class:`JobLimiter`."""
+
+    label: str
+    start: float | None = None  # when it got its slot
+    timed: bool = True  # False: it did no real work (a cache hit), so its duration is not an estimate
+
+
 class JobLimiter:
     """At most ``max_jobs`` jobs run, at most ``queue`` wait; beyond that, 503 + Retry-After.
 
@@ -86,7 +95,9 @@ class JobLimiter:
 
     Each job has a label (``"colorize"``, ``"suggest"``, ...) with its own running estimate of
     its duration, so ``Retry-After`` adds up the work actually queued: a flood of quick
-    suggestions does not make a queue of network runs look short.
+    suggestions does not make a queue of network runs look short. Only jobs that succeed and
+    do their work are timed: a failure or a cache hit (the slot's :class:`Job` marked
+    ``timed = False``) takes next to no time and would pull the estimate towards zero.
     """
 
     default_seconds = 2.0  # a label's estimate before its first job has finished
@@ -102,14 +113,14 @@ class JobLimiter:
         self.waiting = 0
         self.running = 0
         self.seconds: dict[str, float] = {}  # label -> running estimate of one job's duration
-        self._jobs: dict[object, tuple[str, float | None]] = {}  # in flight: token -> (label, start or None)
+        self._jobs: set[Job] = set()  # waiting and running
 
     def estimate(self, label: str) -> float:
         """Expected seconds of one job with this label."""
         return self.seconds.get(label, self.default_seconds)
 
     def observe(self, label: str, seconds: float) -> None:
-        """Record a finished job's duration."""
+        """Record the duration of a job that succeeded and did its work."""
         with self._lock:
             old = self.seconds.get(label)
             self.seconds[label] = seconds if old is None else 0.7 * old + 0.3 * seconds
@@ -118,7 +129,7 @@ class JobLimiter:
         """Seconds a refused client should wait: the work running and queued ahead of it, spread over the slots."""
         now = time.monotonic()
         with self._lock:
-            jobs = list(self._jobs.values())
+            jobs = [(job.label, job.start) for job in self._jobs]
         work = 0.0
         for label, start in jobs:
             expected = self.estimate(label)
@@ -127,14 +138,15 @@ class JobLimiter:
         return max(1, math.ceil(work / self.max_jobs))
 
     @contextlib.asynccontextmanager
-    async def slot(self, label: str = "job") -> AsyncIterator[None]:
-        token = object()
+    async def slot(self, label: str = "job") -> AsyncIterator[Job]:
+        """Wait for a slot (or 503); the :class:`Job` yielded may be marked ``timed = False``."""
+        job = Job(label)
         if not self.semaphore.acquire(blocking=False):
             with self._lock:
                 full = self.waiting >= self.queue
                 if not full:
                     self.waiting += 1
-                    self._jobs[token] = (label, None)
+                    self._jobs.add(job)
             if full:
                 wait = self.retry_after()
                 raise HTTPException(
@@ -145,23 +157,26 @@ class JobLimiter:
                     await asyncio.sleep(0.02)
             except BaseException:
                 with self._lock:
-                    self._jobs.pop(token, None)
+                    self._jobs.discard(job)
                 raise
             finally:
                 with self._lock:
                     self.waiting -= 1
-        start = time.monotonic()
+        start = job.start = time.monotonic()
         with self._lock:
             self.running += 1
-            self._jobs[token] = (label, start)
+            self._jobs.add(job)
         try:
-            yield
+            yield job
         finally:
+            seconds = time.monotonic() - start
             with self._lock:
                 self.running -= 1
-                self._jobs.pop(token, None)
-            self.observe(label, time.monotonic() - start)
+                self._jobs.discard(job)
             self.semaphore.release()
+        # only reached when the job succeeded: an exception has gone on up past this line
+        if job.timed:
+            self.observe(label, seconds)
 
     async def run(self, fn: Callable[..., Any], *args: Any, label: str = "job", **kwargs: Any) -> Any:
         """``fn(*args, **kwargs)`` in the thread pool, inside a slot; ``label`` names the kind of job."""
@@ -326,13 +341,13 @@ class _State:
                 self.images.put(uid, img)
         return img
 
-    def ingest(self, data: bytes, name: str) -> Upload:
-        """Store and decode an uploaded file (thread pool only). Raises HTTPException."""
+    def ingest(self, data: bytes, name: str) -> tuple[Upload, bool]:
+        """Store and decode an uploaded file (thread pool only): the upload, and whether it is new
+        (the same bytes uploaded before are not decoded again). Raises HTTPException."""
         digest = hashlib.sha256(data).hexdigest()[:24]
         with self.lock:
             if digest in self.uploads:
-                upload = self.upload(digest)
-                return upload
+                return self.upload(digest), False
         part = self.root / "uploads" / f"{digest}.{secrets.token_hex(4)}.part"
         part.write_bytes(data)
         try:
@@ -351,7 +366,7 @@ class _State:
                 raise HTTPException(503, detail="The server is shutting down.")
             self.uploads[digest] = upload
             self.images.put(digest, img)
-        return upload
+        return upload, True
 
     # -- results -----------------------------------------------------------------------
 
@@ -366,14 +381,15 @@ class _State:
                 self.sessions.put(key, entry)
         return entry
 
-    def compute(self, spec: Spec) -> np.ndarray:
-        """The result array of a spec, from the cache or computed now (thread pool only)."""
+    def compute(self, spec: Spec) -> tuple[np.ndarray, bool]:
+        """The result array of a spec, and whether it was computed now (False: from the cache);
+        thread pool only."""
         rid = spec.id
         with self.lock:
             arr = self.arrays.get_touch(rid)
             self.specs.put(rid, spec)
         if arr is not None:
-            return arr
+            return arr, False
         for uid in spec.uploads:
             self.upload(uid)  # 404 early when gone
         if spec.kind == "colorize":
@@ -387,7 +403,7 @@ class _State:
             arr = self._explain(spec)
         with self.lock:
             self.arrays.put(rid, arr)
-        return arr
+        return arr, True
 
     def _colorize(self, spec: Spec) -> np.ndarray:
         from tinct.guide import GuidedSession, Hint
@@ -501,6 +517,16 @@ def _encode_preview(arr: np.ndarray, longest: int, fmt: str) -> bytes:
     else:
         im.save(buf, "PNG", compress_level=1)
     return buf.getvalue()
+
+
+def _preview_file(path: Path, longest: int, fmt: str) -> bytes | None:
+    """A preview of a result file the server wrote (upright, within the pixel limit when it was
+    made); None when the file has gone meanwhile (its result or its photo evicted)."""
+    try:
+        img = imread(path, max_pixels=None)
+    except ImageError:  # the file is gone: cannot read
+        return None
+    return _encode_preview(img, longest, fmt)
 
 
 # --------------------------------------------------------------------------------------
@@ -673,7 +699,17 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
 
     async def ingest(file: UploadFile, field_name: str) -> Upload:
         data, name = await read_upload(file, field_name)
-        return await limiter.run(state.ingest, data, name, label="decode")
+        async with limiter.slot("decode") as job:
+            upload, new = await run_in_threadpool(state.ingest, data, name)
+            job.timed = new  # the same bytes again were not decoded: no duration to learn from
+        return upload
+
+    async def compute(spec: Spec) -> tuple[np.ndarray, bool]:
+        """``state.compute`` in a job slot: the array, and whether it was computed now."""
+        async with limiter.slot(spec.kind) as job:
+            arr, fresh = await run_in_threadpool(state.compute, spec)
+            job.timed = fresh  # a cache hit did no work: no duration to learn from
+        return arr, fresh
 
     async def resolve(uid: str | None, file: UploadFile | None, what: str, *, required: bool = True) -> Upload | None:
         if file is not None and (file.filename or file.size):
@@ -696,9 +732,8 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
                       like: Path | None, extra: dict | None = None) -> Response:
         rid = spec.id
         start = time.perf_counter()
-        with state.lock:
-            cached = state.arrays.get(rid) is not None
-        arr = await limiter.run(state.compute, spec, label=spec.kind)
+        arr, fresh = await compute(spec)
+        cached = not fresh
         seconds = time.perf_counter() - start
         if spec.kind == "explain":
             with state.lock:
@@ -896,16 +931,22 @@ def create_app(*, max_upload_mb: float = 25, max_pixels: int | None = DEFAULT_MA
         headers = {"X-Tinct-Id": rid,
                    "Content-Disposition": _content_disposition("attachment" if download else "inline", filename)}
         # What is on disk or in memory is served without a job slot: a busy server still shows
-        # (and downloads) finished results, and a result dropped from memory is not recomputed.
+        # (and downloads) finished results, and a result dropped from memory is not recomputed
+        # for a preview (any encoded file makes one) or for the file already encoded.
         with state.lock:
             arr = state.arrays.get_touch(rid)
-            path = (state.files.get_touch(rid) or {}).get(suffix)
+            files = dict(state.files.get_touch(rid) or {})
         whole = not max or (max >= src.width and max >= src.height)  # results have the photo's size
+        path = files.get(suffix)
         if whole and path is not None and path.exists():
             return image_response(path, fmt, headers)
+        if not whole and arr is None:
+            for disk in (files.get(".png"), files.get(".jpg")):  # the lossless one first
+                if disk is not None and (body := await run_in_threadpool(_preview_file, disk, max, fmt)):
+                    return image_response(body, fmt, headers)
         if arr is None:
-            arr = await limiter.run(state.compute, spec, label=spec.kind)
-        if max and max < np.max(arr.shape[:2]):
+            arr, _ = await compute(spec)
+        if not whole:
             body = await run_in_threadpool(_encode_preview, arr, max, fmt)
             return image_response(body, fmt, headers)
         like = src.path if spec.kind != "explain" else None

@@ -38,7 +38,6 @@
     explained: null,    // photo id whose overlay is loaded
     cursor: { x: 0.5, y: 0.5 }, // keyboard crosshair, fractions of the photo
     split: 50,
-    objectUrl: null,
     renderCtrl: null,   // AbortController of the render in flight
     suggestSeq: 0,
     suggestKey: null,   // the spot (and steer) whose suggestions are shown
@@ -75,13 +74,17 @@
   const PATIENCE = 120; // seconds the page keeps retrying a busy server before it says so
   const BUSY = "The server is busy";
 
+  /** Wait ``ms``, or less if ``signal`` aborts; the abort listener goes when the wait does (one per retry). */
   function sleep(ms, signal) {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, ms);
-      if (signal) signal.addEventListener("abort", () => {
-        clearTimeout(timer);
-        reject(new DOMException("Aborted", "AbortError"));
-      }, { once: true });
+      const aborted = () => new DOMException("Aborted", "AbortError");
+      if (signal && signal.aborted) { reject(aborted()); return; }
+      const onAbort = () => { clearTimeout(timer); reject(aborted()); };
+      const timer = setTimeout(() => {
+        if (signal) signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      if (signal) signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
@@ -111,18 +114,52 @@
 
   function post(url, form, { signal } = {}) { return request(url, { method: "POST", body: form, signal }); }
 
+  // Per <img>: the blob: URL it shows, and how to settle the showBlob() still waiting for it to decode.
+  const blobUrls = new WeakMap();
+  const decoding = new WeakMap();
+
+  /** Give back an <img>'s blob (an image already decoded stays on screen); a decode still awaited
+   *  there settles as not shown, so nothing waits for an image that was replaced or cleared. */
+  function release(img) {
+    const url = blobUrls.get(img);
+    blobUrls.delete(img);
+    if (url) URL.revokeObjectURL(url);
+    const settle = decoding.get(img);
+    if (settle) settle(false);
+  }
+
+  /** Show a blob in an <img>: true once it is decoded; false if it cannot be, or is replaced first. */
+  function showBlob(img, blob) {
+    release(img);
+    const url = URL.createObjectURL(blob);
+    blobUrls.set(img, url);
+    return new Promise((resolve) => {
+      const loaded = () => settle(true);
+      const failed = () => settle(false);
+      const settle = (ok) => {
+        img.removeEventListener("load", loaded);
+        img.removeEventListener("error", failed);
+        decoding.delete(img);
+        resolve(ok);
+      };
+      decoding.set(img, settle);
+      img.addEventListener("load", loaded);
+      img.addEventListener("error", failed);
+      img.src = url;
+    });
+  }
+
+  /** Empty an <img> and give back its blob. */
+  function clearImage(img) {
+    release(img);
+    img.removeAttribute("src");
+  }
+
   /** Show a server image in an <img> (an <img src> would just break on a busy server); ``current`` says
-   *  whether it is still wanted when it arrives. */
+   *  whether it is still wanted when it arrives. True if it was shown. */
   async function loadImage(img, url, current = () => true) {
     const blob = await (await request(url)).blob();
-    if (!current()) return;
-    const old = img.src;
-    await new Promise((resolve) => {
-      img.onload = resolve;
-      img.onerror = resolve;
-      img.src = URL.createObjectURL(blob);
-    });
-    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    return current() && showBlob(img, blob);
   }
 
   // ---------------------------------------------------------------- server info
@@ -201,8 +238,7 @@
     el.frame.classList.remove("no-compare");
     el.overlay.hidden = true;
     el.legend.hidden = true;
-    el.after.removeAttribute("src");
-    el.before.removeAttribute("src");
+    for (const img of [el.after, el.before, el.overlay]) clearImage(img);  // the last photo's
     loadImage(el.before, `/api/upload/${info.id}/image?max=${PREVIEW}`, () => state.photo === info)
       .catch((err) => showError(err.message));
     updateColourNote();
@@ -339,7 +375,9 @@
         : await post("/api/colorize", renderForm("png", PREVIEW), { signal });
       const blob = await res.blob();
       if (!state.photo || state.photo.id !== photoId || seq !== state.renderSeq) return;
-      await showResult(blob);
+      const shown = await showBlob(el.after, blob);
+      if (!state.photo || state.photo.id !== photoId) return;  // another photo was opened while it decoded
+      if (shown) el.frame.dataset.renders = String(Number(el.frame.dataset.renders || 0) + 1);
       state.resultId = res.headers.get("X-Tinct-Id");
       el.frame.dataset.resultId = state.resultId || "";
       updateDownload();
@@ -354,21 +392,6 @@
       if (state.dirty && state.photo) doRender();
       else el.busy.hidden = true;
     }
-  }
-
-  function showResult(blob) {
-    return new Promise((resolve) => {
-      const url = URL.createObjectURL(blob);
-      const old = state.objectUrl;
-      el.after.onload = () => {
-        if (old) URL.revokeObjectURL(old);
-        el.frame.dataset.renders = String(Number(el.frame.dataset.renders || 0) + 1);
-        resolve();
-      };
-      el.after.onerror = () => resolve();
-      state.objectUrl = url;
-      el.after.src = url;
-    });
   }
 
   let debounceTimer = 0;
@@ -805,7 +828,7 @@
       const ref = await upload(file, ctrl.signal);
       if (ctrl !== uploading.ref) return;
       state.ref = ref;
-      el.refThumb.removeAttribute("src");
+      clearImage(el.refThumb);
       loadImage(el.refThumb, `/api/upload/${ref.id}/image?max=320`, () => state.ref === ref)
         .catch((err) => showError(err.message));
       el.refName.textContent = ref.name;
@@ -831,7 +854,15 @@
   });
   el.refInput.addEventListener("change", () => openReference(el.refInput.files[0]));
   el.removeRef.addEventListener("click", () => {
+    if (uploading.ref) {  // a reference still uploading would appear when it arrives
+      uploading.ref.abort();
+      uploading.ref = null;
+      el.pickRef.disabled = false;
+      el.refInput.value = "";
+      status("");
+    }
     state.ref = null;
+    clearImage(el.refThumb);
     el.refBox.hidden = true;
     el.refEmpty.hidden = false;
     el.refOptions.disabled = true;
@@ -863,22 +894,26 @@
       return;
     }
     if (!state.photo) return;
-    const explainedKey = `${state.photo.id}:${el.levels.checked}`;  // the overlay of the network input shown
+    // the overlay of the network input shown: this photo, with or without levels
+    const overlayKey = () => state.photo && `${state.photo.id}:${el.levels.checked}`;
+    const explainedKey = overlayKey();
     if (state.explained === explainedKey) {
       el.overlay.hidden = false;
       el.legend.hidden = false;
       return;
     }
-    const photoId = state.photo.id;
+    const current = () => overlayKey() === explainedKey;  // another photo or levels meanwhile: not wanted
     status("Measuring where the model is unsure…", { sticky: true });
     try {
       const form = new FormData();
-      form.append("id", photoId);
+      form.append("id", state.photo.id);
       form.append("response", "json");
       form.append("levels", el.levels.checked ? "true" : "false");
       const data = await (await post("/api/explain", form)).json();
-      if (!state.photo || state.photo.id !== photoId) return;
-      await loadImage(el.overlay, `/api/result/${data.id}.png?max=${PREVIEW}`);
+      if (!current()) return;
+      const shown = await loadImage(el.overlay, `/api/result/${data.id}.png?max=${PREVIEW}`, current);
+      if (!current()) return;
+      if (!shown) throw new Error("The uncertainty map could not be shown.");
       state.explained = explainedKey;
       el.overlayText.textContent = `Average uncertainty ${data.mean_bits.toFixed(1)} of at most ${data.max_bits.toFixed(1)} bits. `
         + "The map is stretched to this photo's own range: hints help most in the bright areas.";
@@ -886,6 +921,7 @@
       el.legend.hidden = !el.showOverlay.checked;
       status("");
     } catch (err) {
+      if (!current()) return;
       el.showOverlay.checked = false;
       el.frame.classList.remove("no-compare");
       status("");
