@@ -215,16 +215,27 @@ def main() -> None:
          f"{a['psnr']:.2f} vs {gray['psnr']:.2f} ({a['psnr'] - gray['psnr']:+.2f} dB{interval('psnr')})"),
     ]
     check_rows = "\n".join(f"| {name} | {'met' if ok else '**not met**'} | {val} |" for name, ok, val in checks)
+    # a bar whose threshold lies inside the difference's 95% interval could fall either way on other photos
+    thresholds = {"auc": ("AuC above gray", 0.0), "auc_rebalanced": ("rebalanced AuC ≥ gray + 8", 8.0),
+                  "psnr": ("PSNR ≥ gray − 0.5 dB", -0.5)}
+    thin = [name for key, (name, t) in thresholds.items()
+            if key in iv and iv[key]["interval"][0] < t < iv[key]["interval"][1]]
+    if thin:
+        check_rows += ("\n\n" + textwrap.fill(
+            f"Read these against their intervals: for {' and '.join(thin)}, the threshold lies inside the 95% "
+            "interval of the difference to gray, so on another sample of photos the same network could as well "
+            "fall short of the bar as clear it.", width=100))
     temp = Path(args.temperature_table).read_text().strip() if args.temperature_table else "(not run)"
     picked = pick_default(temp)
     if picked != (DEFAULT_SIZE, DEFAULT_TEMPERATURE, DEFAULT_BALANCE):
         raise SystemExit(f"the rule picks {picked} from the table, but the defaults are "
                          f"({DEFAULT_SIZE}, {DEFAULT_TEMPERATURE}, {DEFAULT_BALANCE}): set DEFAULT_SIZE, "
                          "DEFAULT_TEMPERATURE and DEFAULT_BALANCE first")
-    verdict = (f"It picks working size {DEFAULT_SIZE}, T = {DEFAULT_TEMPERATURE} and balance {DEFAULT_BALANCE}, "
+    verdict = textwrap.fill(f"It picks working size {DEFAULT_SIZE}, T = {DEFAULT_TEMPERATURE} and balance "
+               f"{DEFAULT_BALANCE}, "
                "the defaults of `tinct colorize`, `tinct evaluate`, `tinct explain` and `tinct serve`; "
                "`tinct colorize` and `tinct explain` change them with `--size`, `--temperature` and `--balance` "
-               "(`tinct evaluate`: `--work-size`), the web page's temperature with its slider.")
+               "(`tinct evaluate`: `--work-size`), the web page's temperature with its slider.", width=100)
     previous = ""
     if args.previous:
         p = auto_of(json.loads(Path(args.previous).read_text())["summary"], args.previous_method)
@@ -290,7 +301,8 @@ training photos — the highest class-rebalanced AuC among the settings whose PS
 below gray's and whose colourfulness is within 25% of the truth's. Its third clause, plain AuC
 above gray, is left out: on this holdout only pale settings clear it (networks averaged with the
 last GPU checkpoint, colourfulness 24–33% under the truth's; docs/training.md), and those of them
-within the other two limits score 0.5 points or more below the pick in rebalanced AuC. {verdict}
+within the other two limits score 0.5 points or more below the pick in rebalanced AuC.
+{verdict}
 
 ## Guided colorization with this network
 PSNR against the number of ground-truth hints (Zhang et al. 2017 protocol, `tools/hint_curve.py`,
