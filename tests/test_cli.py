@@ -165,6 +165,22 @@ def test_evaluate_compares_against_a_chosen_baseline(tmp_path, photos, capsys):
     assert "needs bootstrap > 0" in capsys.readouterr().err
 
 
+def test_evaluate_scores_the_balance_it_is_given(tmp_path, photos):
+    data = tmp_path / "data"
+    data.mkdir()
+    for n in ("astronaut", "coffee"):
+        Image.fromarray(photos[n]).save(data / f"{n}.png")
+    runs = {}
+    for balance in ("0", "0.3"):
+        out = tmp_path / f"b{balance}.json"
+        assert main(["evaluate", str(data), "-m", "auto", "--balance", balance, "--json", str(out), "--size", "96",
+                     "--no-semantic", "--bootstrap", "0", "--quiet"]) == 0
+        runs[balance] = json.loads(out.read_text())
+        assert runs[balance]["config"]["balance"] == float(balance)
+    # a stronger logit adjustment gives rare (saturated) colours more weight
+    assert runs["0.3"]["summary"]["auto"]["colorfulness"] > runs["0"]["summary"]["auto"]["colorfulness"] + 2
+
+
 def test_colorize_reads_a_list_of_photos(tmp_path, photos):
     (tmp_path / "in dir").mkdir()
     Image.fromarray(photos["coffee"][:128, :160]).save(tmp_path / "in dir" / "café 1.png")
