@@ -145,8 +145,7 @@ def export_checkpoints(checkpoints: list[Path], folder: Path, *, stem: str = "co
         model = ColorEnsemble(EnsembleConfig(tuple(m.config for m in members)), members)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"cannot ensemble {', '.join(map(str, checkpoints))}: {exc}") from exc
-    priors = [np.asarray(e.get("prior", []), np.float64) for e in extras]
-    priors = [p / p.sum() for p in priors if p.size == model.config.num_bins and p.sum() > 0]
+    priors = [p / p.sum() for p in map(prior_counts, extras) if p is not None]
     extra: dict[str, Any] = {"members": member_extras}
     if priors:
         extra["prior"] = [float(v) for v in np.mean(priors, axis=0)]
